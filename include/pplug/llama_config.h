@@ -1,0 +1,36 @@
+// Configuration of a Llama-family decoder. Field names mirror Hugging Face's LlamaConfig
+// (config.json), so a config file maps onto this struct one to one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace pplug {
+
+struct LlamaConfig {
+  int64_t hidden_size = 0;              // d: width of the residual stream
+  int64_t intermediate_size = 0;        // SwiGLU hidden width
+  int64_t num_hidden_layers = 0;        // decoder blocks
+  int64_t num_attention_heads = 0;      // query heads
+  int64_t num_key_value_heads = 0;      // key/value heads (grouped-query attention); divides heads
+  int64_t vocab_size = 0;               // rows of the token embedding
+  int64_t max_position_embeddings = 0;  // longest sequence (prompt + generated + soft tokens)
+  double rms_norm_eps = 1e-5;           // RMSNorm epsilon
+  double rope_theta = 10000.0;          // RoPE base
+  bool tie_word_embeddings = false;     // output head shares the token embedding
+  int64_t bos_token_id = 1;             // begin-of-sequence id
+  int64_t eos_token_id = 2;             // end-of-sequence id
+
+  int64_t head_dim() const { return hidden_size / num_attention_heads; }
+  int64_t kv_dim() const { return head_dim() * num_key_value_heads; }
+  // Throws InvalidArgument naming `source` and the field when a value is inconsistent.
+  void validate(const std::string& source) const;
+};
+
+// Reads an HF config.json; throws FormatError naming the file and field when a required
+// field is missing or has the wrong type.
+LlamaConfig load_llama_config(const std::string& config_json_path);
+// Writes an HF-compatible config.json (LlamaForCausalLM) atomically.
+void save_llama_config(const LlamaConfig& config, const std::string& config_json_path);
+
+}  // namespace pplug

@@ -1,0 +1,116 @@
+// A frozen Llama-family decoder on libtorch: RMSNorm, RoPE (HF half-rotation layout),
+// grouped-query attention, SwiGLU, tied or untied output head.
+//
+// Two entry points: token ids (embed() then forward()) and input embeddings directly, which is
+// how Persona-Plug's soft tokens enter the model. Weights never require grad; forward() without a
+// cache is differentiable with respect to `inputs_embeds`, so a plug-in can be trained through it.
+//
+// Thread safety: a LlamaModel is immutable after construction; forward() may be called from
+// several threads at once as long as each uses its own KVCache.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pplug/llama_config.h"
+
+namespace pplug {
+
+class LlamaModel;
+
+// Preallocated keys/values of every layer for `batch` sequences of up to `capacity` positions.
+// Padding is on the left; `mask` remembers which cached slots hold real tokens.
+class KVCache {
+ public:
+  KVCache(const LlamaModel& model, int64_t batch, int64_t capacity);
+
+  int64_t batch() const { return batch_; }
+  int64_t capacity() const { return capacity_; }
+  int64_t length() const { return length_; }  // slots filled so far (same for every row)
+  // Keeps rows `index` (B') in that order: beam search reorders hypotheses with it.
+  void reorder(const torch::Tensor& index);
+
+ private:
+  friend class LlamaModel;
+  int64_t batch_;
+  int64_t capacity_;
+  int64_t length_ = 0;
+  std::vector<torch::Tensor> keys_;    // per layer (B, KV, capacity, hd)
+  std::vector<torch::Tensor> values_;  // per layer (B, KV, capacity, hd)
+  torch::Tensor mask_;                 // (B, capacity) int64, 1 = real token
+  torch::Tensor next_position_;        // (B) int64, RoPE position of the next real token
+};
+
+struct ForwardOptions {
+  bool return_hidden = false;      // also return the final (normed) hidden states
+  bool last_logits_only = false;   // logits of the last position only: (B, 1, V)
+  bool skip_logits = false;        // no output head at all (encoders need only hidden states)
+};
+
+struct ForwardOutput {
+  torch::Tensor logits;  // (B, T, V) float32, or (B, 1, V) with last_logits_only; undefined if skipped
+  torch::Tensor hidden;  // (B, T, d) in the compute dtype; undefined unless return_hidden
+};
+
+class LlamaModel {
+ public:
+  // `weights` uses Hugging Face names (model.embed_tokens.weight,
+  // model.layers.{i}.self_attn.q_proj.weight, ..., model.norm.weight, lm_head.weight) in the
+  // HF (half-rotation) RoPE layout. Throws FormatError naming `source` and the tensor when one
+  // is missing or has the wrong shape. `dtype` is the compute dtype (kFloat32 or kBFloat16).
+  LlamaModel(LlamaConfig config, const std::vector<std::pair<std::string, torch::Tensor>>& weights,
+             torch::Dtype dtype = torch::kFloat32, const std::string& source = "model");
+
+  const LlamaConfig& config() const { return config_; }
+  torch::Dtype dtype() const { return dtype_; }
+  int64_t hidden_size() const { return config_.hidden_size; }
+
+  // Token embeddings of `ids` (B, T) int64 -> (B, T, d) in the compute dtype.
+  torch::Tensor embed(const torch::Tensor& ids) const;
+  // The token-embedding matrix (V, d) in the compute dtype.
+  const torch::Tensor& embedding_matrix() const { return embed_tokens_; }
+
+  // inputs_embeds (B, T, d); attention_mask (B, T) with 1 for real tokens and 0 for left padding
+  // (undefined = all real). With a cache, the tokens are appended after the cached ones.
+  ForwardOutput forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
+                        KVCache* cache = nullptr, const ForwardOptions& options = {}) const;
+
+  // All weights under their HF names and in the HF layout (what save_hf_model writes).
+  std::vector<std::pair<std::string, torch::Tensor>> named_weights() const;
+  // Every weight tensor (none requires grad).
+  std::vector<torch::Tensor> parameters() const;
+  // A short hex digest of the config and all weights: identifies the exact model.
+  const std::string& fingerprint() const { return fingerprint_; }
+
+ private:
+  friend class KVCache;
+  struct Layer {
+    torch::Tensor attn_norm;  // (d)
+    torch::Tensor w_qkv;      // (q_dim + 2 kv_dim, d): q, k, v projections fused
+    torch::Tensor w_o;        // (d, q_dim)
+    torch::Tensor ffn_norm;   // (d)
+    torch::Tensor w_gate_up;  // (2 hidden, d): gate and up projections fused
+    torch::Tensor w_down;     // (d, hidden)
+  };
+
+  torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
+  torch::Tensor attention(const Layer& layer, int64_t index, const torch::Tensor& x,
+                          const torch::Tensor& cos, const torch::Tensor& sin,
+                          const torch::Tensor& mask_bias, KVCache* cache) const;
+
+  LlamaConfig config_;
+  torch::Dtype dtype_;
+  torch::Tensor embed_tokens_;  // (V, d)
+  torch::Tensor lm_head_;       // (V, d); same storage as embed_tokens_ when tied
+  torch::Tensor final_norm_;    // (d)
+  std::vector<Layer> layers_;
+  torch::Tensor rope_cos_;      // (max_pos, hd) compute dtype
+  torch::Tensor rope_sin_;      // (max_pos, hd)
+  std::string fingerprint_;
+};
+
+}  // namespace pplug

@@ -1,0 +1,38 @@
+#include "cli/cli_common.h"
+
+#include <ATen/Parallel.h>
+
+#include <thread>
+
+#include "pplug/error.h"
+
+namespace pplug::cli {
+
+torch::Dtype parse_dtype(const std::string& name) {
+  if (name == "f32" || name == "float32") return torch::kFloat32;
+  if (name == "bf16" || name == "bfloat16") return torch::kBFloat16;
+  throw InvalidArgument("--dtype must be f32 or bf16, got '" + name + "'");
+}
+
+void set_threads(int threads) {
+  if (threads < 0) throw InvalidArgument("--threads must be >= 0");
+  if (threads == 0) {
+    // libtorch defaults to one thread on these machines; use every core unless told otherwise.
+    if (std::getenv("OMP_NUM_THREADS") == nullptr) {
+      at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    }
+    return;
+  }
+  at::set_num_threads(threads);
+}
+
+LoadedModel load_cli_model(const std::string& model, const std::string& tokenizer,
+                           const std::string& dtype, bool need_tokenizer) {
+  ModelLoadOptions options;
+  options.dtype = parse_dtype(dtype);
+  options.tokenizer_path = tokenizer;
+  options.load_tokenizer = need_tokenizer;
+  return load_model(model, options);
+}
+
+}  // namespace pplug::cli

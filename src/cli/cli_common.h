@@ -1,0 +1,20 @@
+// Small helpers shared by the CLI verbs.
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+
+#include "pplug/model_io.h"
+
+namespace pplug::cli {
+
+// "f32" / "bf16" -> torch dtype; throws InvalidArgument otherwise.
+torch::Dtype parse_dtype(const std::string& name);
+// Sets libtorch's intra-op threads (0 = leave the default: OMP_NUM_THREADS or all cores).
+void set_threads(int threads);
+// Loads --model with an optional --tokenizer override.
+LoadedModel load_cli_model(const std::string& model, const std::string& tokenizer,
+                           const std::string& dtype, bool need_tokenizer = true);
+
+}  // namespace pplug::cli

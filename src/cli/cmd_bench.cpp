@@ -1,0 +1,83 @@
+// pplug bench: load time, prefill and decode throughput at batch 1.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/InferenceMode.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+#include "pplug/error.h"
+
+namespace pplug::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+struct BenchArgs {
+  std::string model, tokenizer, dtype = "f32";
+  int threads = 0, prompt_tokens = 128, new_tokens = 128, repeats = 3;
+};
+
+void run_bench(const BenchArgs& a) {
+  set_threads(a.threads);
+  auto t0 = Clock::now();
+  const auto loaded = load_cli_model(a.model, a.tokenizer, a.dtype, /*need_tokenizer=*/false);
+  const double load_s = seconds_since(t0);
+  const LlamaModel& m = *loaded.model;
+  const int64_t capacity = a.prompt_tokens + a.new_tokens;
+  if (a.prompt_tokens <= 0 || a.new_tokens <= 0 || capacity > m.config().max_position_embeddings) {
+    throw InvalidArgument("--prompt-tokens + --new-tokens must be positive and at most " +
+                          std::to_string(m.config().max_position_embeddings));
+  }
+  c10::InferenceMode guard;
+  auto gen = at::detail::createCPUGenerator(1);
+  auto prompt = at::randint(3, m.config().vocab_size, {1, a.prompt_tokens}, gen, at::kLong);
+  ForwardOptions fwd;
+  fwd.last_logits_only = true;
+  double best_prefill = 1e30, best_decode = 1e30;
+  for (int r = 0; r < a.repeats; ++r) {
+    KVCache cache(m, 1, capacity);
+    auto t1 = Clock::now();
+    auto logits = m.forward(m.embed(prompt), {}, &cache, fwd).logits;
+    best_prefill = std::min(best_prefill, seconds_since(t1));
+    auto t2 = Clock::now();
+    for (int i = 0; i < a.new_tokens; ++i) {
+      auto next = logits.argmax(-1);  // (1, 1)
+      logits = m.forward(m.embed(next), {}, &cache, fwd).logits;
+    }
+    best_decode = std::min(best_decode, seconds_since(t2));
+  }
+  nlohmann::json j = {{"model", a.model},
+                      {"dtype", a.dtype},
+                      {"threads", at::get_num_threads()},
+                      {"prompt_tokens", a.prompt_tokens},
+                      {"new_tokens", a.new_tokens},
+                      {"load_s", load_s},
+                      {"prefill_tok_s", a.prompt_tokens / best_prefill},
+                      {"decode_tok_s", a.new_tokens / best_decode}};
+  std::cout << j.dump() << "\n";
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app) {
+  auto args = std::make_shared<BenchArgs>();
+  auto* cmd = app.add_subcommand("bench", "Time loading, prefill and decode (batch 1)");
+  cmd->add_option("--model", args->model, "Model path")->required();
+  cmd->add_option("--tokenizer", args->tokenizer, "Unused for timing; accepted for symmetry");
+  cmd->add_option("--dtype", args->dtype, "f32 or bf16")->capture_default_str();
+  cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
+  cmd->add_option("--prompt-tokens", args->prompt_tokens, "Prompt length")->capture_default_str();
+  cmd->add_option("--new-tokens", args->new_tokens, "Decoded tokens")->capture_default_str();
+  cmd->add_option("--repeats", args->repeats, "Best of N runs")->capture_default_str();
+  cmd->callback([args] { run_bench(*args); });
+}
+
+}  // namespace pplug::cli

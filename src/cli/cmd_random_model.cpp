@@ -1,0 +1,56 @@
+// pplug random-model: a random-weight Llama of a given shape, for benchmarks without downloads.
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "pplug/error.h"
+#include "pplug/model_io.h"
+
+namespace pplug::cli {
+
+void register_random_model(CLI::App& app) {
+  struct Args {
+    LlamaConfig config;
+    std::string format = "llama2c", out, tokenizer;
+    uint64_t seed = 0;
+  };
+  auto args = std::make_shared<Args>();
+  args->config.hidden_size = 288;
+  args->config.intermediate_size = 768;
+  args->config.num_hidden_layers = 6;
+  args->config.num_attention_heads = 6;
+  args->config.num_key_value_heads = 0;
+  args->config.vocab_size = 32000;
+  args->config.max_position_embeddings = 256;
+  args->config.tie_word_embeddings = true;
+  auto* cmd = app.add_subcommand("random-model", "Write a random-weight Llama model");
+  cmd->add_option("--dim", args->config.hidden_size, "hidden_size")->capture_default_str();
+  cmd->add_option("--hidden", args->config.intermediate_size, "intermediate_size")
+      ->capture_default_str();
+  cmd->add_option("--layers", args->config.num_hidden_layers, "layers")->capture_default_str();
+  cmd->add_option("--heads", args->config.num_attention_heads, "attention heads")
+      ->capture_default_str();
+  cmd->add_option("--kv-heads", args->config.num_key_value_heads, "key/value heads (0 = heads)");
+  cmd->add_option("--vocab", args->config.vocab_size, "vocab_size")->capture_default_str();
+  cmd->add_option("--seq-len", args->config.max_position_embeddings, "max positions")
+      ->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed");
+  cmd->add_option("--format", args->format, "llama2c or hf")->capture_default_str();
+  cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer to copy into an HF folder");
+  cmd->add_option("--out", args->out, "Output .bin (llama2c) or folder (hf)")->required();
+  cmd->callback([args] {
+    LlamaConfig c = args->config;
+    if (c.num_key_value_heads == 0) c.num_key_value_heads = c.num_attention_heads;
+    const auto raw = random_model(c, args->seed);
+    if (args->format == "llama2c") {
+      save_llama2c(raw, args->out);
+    } else if (args->format == "hf") {
+      save_hf_model(raw, args->out, args->tokenizer);
+    } else {
+      throw InvalidArgument("--format must be llama2c or hf, got '" + args->format + "'");
+    }
+    std::cout << "wrote " << args->out << "\n";
+  });
+}
+
+}  // namespace pplug::cli

@@ -1,0 +1,31 @@
+// The `pplug` command-line tool: one sub-command per verb (see commands.h).
+#include <iostream>
+
+#include "cli/commands.h"
+#include "pplug/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"pplug: personalize a frozen LLM with Persona-Plug"};
+  app.require_subcommand(1);
+  // TEMP pplug::cli::register_tokenize(app);
+  pplug::cli::register_generate(app);
+  pplug::cli::register_convert(app);
+  pplug::cli::register_bench(app);
+  pplug::cli::register_random_model(app);
+  // TEMP pplug::cli::register_score(app);
+  // TEMP pplug::cli::register_retrieve(app);
+  // TEMP pplug::cli::register_prompt(app);
+  // TEMP pplug::cli::register_synth(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const pplug::Error& e) {
+    std::cerr << "pplug: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "pplug: unexpected error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,276 @@
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/autograd/grad_mode.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "generation/sampler.h"
+#include "generation/text_stream.h"
+#include "pplug/error.h"
+#include "pplug/generation.h"
+
+namespace pplug {
+
+const char* to_string(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kLength: return "length";
+    case FinishReason::kEos: return "eos";
+    case FinishReason::kStopString: return "stop_string";
+    case FinishReason::kCallback: return "callback";
+  }
+  return "unknown";
+}
+
+Generator::Generator(std::shared_ptr<const LlamaModel> model,
+                     std::shared_ptr<const Tokenizer> tokenizer)
+    : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
+  if (!model_ || !tokenizer_) throw InvalidArgument("Generator needs a model and a tokenizer");
+  if (tokenizer_->vocab_size() != model_->config().vocab_size) {
+    throw MismatchError(tokenizer_->path() + ": tokenizer has " +
+                        std::to_string(tokenizer_->vocab_size()) +
+                        " pieces, the model's vocab_size is " +
+                        std::to_string(model_->config().vocab_size));
+  }
+}
+
+std::vector<GenerationResult> Generator::generate(const std::vector<std::string>& prompts,
+                                                  const GenerationOptions& options) const {
+  std::vector<std::vector<int>> ids;
+  ids.reserve(prompts.size());
+  for (const auto& p : prompts) ids.push_back(tokenizer_->encode(p, /*add_bos=*/true));
+  return generate_ids(ids, options);
+}
+
+GenerationResult Generator::generate(const std::string& prompt,
+                                     const GenerationOptions& options) const {
+  return generate(std::vector<std::string>{prompt}, options).front();
+}
+
+std::vector<GenerationResult> Generator::generate_ids(const std::vector<std::vector<int>>& prompts,
+                                                      const GenerationOptions& options) const {
+  c10::InferenceMode guard;
+  std::vector<EmbeddedPrompt> embedded;
+  embedded.reserve(prompts.size());
+  for (const auto& ids : prompts) {
+    if (ids.empty()) throw InvalidArgument("generate: empty prompt (no token ids)");
+    auto t = at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
+    embedded.push_back({model_->embed(t.unsqueeze(0)).squeeze(0), ids.back()});
+  }
+  auto results = generate_embedded(embedded, options);
+  for (size_t i = 0; i < results.size(); ++i) results[i].prompt_ids = prompts[i];
+  return results;
+}
+
+std::vector<GenerationResult> Generator::generate_embedded(
+    const std::vector<EmbeddedPrompt>& prompts, const GenerationOptions& options) const {
+  detail::validate_options(options);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const auto& e = prompts[i].embeds;
+    if (!e.defined() || e.dim() != 2 || e.size(1) != model_->hidden_size() || e.size(0) == 0) {
+      throw InvalidArgument("generate: prompt " + std::to_string(i) +
+                            " embeddings must have shape (T > 0, " +
+                            std::to_string(model_->hidden_size()) + ")");
+    }
+    if (e.size(0) >= model_->config().max_position_embeddings) {
+      throw InvalidArgument("generate: prompt " + std::to_string(i) + " has " +
+                            std::to_string(e.size(0)) +
+                            " positions; the model allows fewer than " +
+                            std::to_string(model_->config().max_position_embeddings));
+    }
+  }
+  if (prompts.empty()) return {};
+  c10::InferenceMode guard;
+  if (options.num_beams > 1) {
+    std::vector<GenerationResult> out;
+    out.reserve(prompts.size());
+    for (size_t i = 0; i < prompts.size(); ++i) out.push_back(beam_search(prompts[i], i, options));
+    return out;
+  }
+  return sample_batch(prompts, options);
+}
+
+std::vector<GenerationResult> Generator::sample_batch(const std::vector<EmbeddedPrompt>& prompts,
+                                                      const GenerationOptions& options) const {
+  const int64_t B = static_cast<int64_t>(prompts.size()), d = model_->hidden_size();
+  int64_t longest = 0;
+  for (const auto& p : prompts) longest = std::max(longest, p.embeds.size(0));
+  // Left padding keeps every row's next token in the same cache slot.
+  auto embeds = at::zeros({B, longest, d}, at::TensorOptions().dtype(model_->dtype()));
+  auto mask = at::zeros({B, longest}, at::kLong);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t T = prompts[b].embeds.size(0);
+    embeds[b].narrow(0, longest - T, T).copy_(prompts[b].embeds);
+    mask[b].narrow(0, longest - T, T).fill_(1);
+  }
+  const int64_t capacity =
+      std::min<int64_t>(longest + options.max_new_tokens, model_->config().max_position_embeddings);
+  KVCache cache(*model_, B, capacity);
+  ForwardOptions fwd;
+  fwd.last_logits_only = true;
+  auto logits = model_->forward(embeds, mask, &cache, fwd).logits.squeeze(1);  // (B, V)
+
+  auto generator = at::detail::createCPUGenerator(options.seed);
+  std::vector<GenerationResult> results(B);
+  std::vector<detail::TextStream> streams;
+  streams.reserve(B);
+  for (int64_t b = 0; b < B; ++b) {
+    streams.emplace_back(*tokenizer_, prompts[b].anchor_id, options.stop_strings);
+  }
+  std::vector<bool> active(B, true);
+  int64_t remaining = B;
+  const int eos = tokenizer_->eos_id();
+  auto emit = [&](int64_t b, const std::string& delta) {
+    if (!delta.empty() && options.on_text && !options.on_text(static_cast<size_t>(b), delta)) {
+      results[b].finish_reason = FinishReason::kCallback;
+      return false;
+    }
+    return true;
+  };
+  auto finish = [&](int64_t b, FinishReason reason) {
+    active[b] = false;
+    --remaining;
+    results[b].finish_reason = reason;
+    if (reason != FinishReason::kCallback) emit(b, streams[b].flush());
+    results[b].text = streams[b].text();
+  };
+
+  for (int step = 0; step < options.max_new_tokens && remaining > 0; ++step) {
+    auto tokens = detail::pick_tokens(logits, options, generator);  // (B)
+    auto log_probs = logits.log_softmax(-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1);
+    auto token_acc = tokens.accessor<int64_t, 1>();
+    auto lp_acc = log_probs.accessor<float, 1>();
+    for (int64_t b = 0; b < B; ++b) {
+      if (!active[b]) continue;
+      const int id = static_cast<int>(token_acc[b]);
+      if (options.stop_at_eos && id == eos) {
+        finish(b, FinishReason::kEos);
+        continue;
+      }
+      results[b].generated_ids.push_back(id);
+      results[b].log_prob += lp_acc[b];
+      const std::string delta = streams[b].update(results[b].generated_ids);
+      if (streams[b].stopped()) {
+        emit(b, delta);
+        finish(b, FinishReason::kStopString);
+      } else if (!emit(b, delta)) {
+        finish(b, FinishReason::kCallback);
+      }
+    }
+    if (remaining == 0 || step + 1 == options.max_new_tokens || cache.length() >= capacity) break;
+    auto next = model_->embed(tokens.unsqueeze(1));  // (B, 1, d)
+    logits = model_->forward(next, at::ones({B, 1}, at::kLong), &cache, fwd).logits.squeeze(1);
+  }
+  for (int64_t b = 0; b < B; ++b) {
+    if (active[b]) finish(b, FinishReason::kLength);
+  }
+  return results;
+}
+
+GenerationResult Generator::beam_search(const EmbeddedPrompt& prompt, size_t index,
+                                        const GenerationOptions& options) const {
+  const int64_t K = options.num_beams, T = prompt.embeds.size(0);
+  const int64_t capacity =
+      std::min<int64_t>(T + options.max_new_tokens, model_->config().max_position_embeddings);
+  const int eos = tokenizer_->eos_id();
+  const double neg_inf = -std::numeric_limits<double>::infinity();
+  KVCache cache(*model_, 1, capacity);
+  ForwardOptions fwd;
+  fwd.last_logits_only = true;
+  auto logits = model_->forward(prompt.embeds.unsqueeze(0).to(model_->dtype()), {}, &cache, fwd)
+                    .logits.squeeze(1);  // (1, V)
+  cache.reorder(at::zeros({K}, at::kLong));
+  auto log_probs = logits.log_softmax(-1).expand({K, logits.size(-1)});  // (K, V)
+
+  struct Hypothesis {
+    std::vector<int> ids;
+    double score = 0.0;  // sum of log-probabilities
+    FinishReason reason = FinishReason::kLength;
+  };
+  auto normalized = [&](const Hypothesis& h) {
+    const double len = std::max<size_t>(1, h.ids.size());
+    return h.score / std::pow(len, options.length_penalty);
+  };
+  auto stops = [&](const std::vector<int>& ids) {
+    if (options.stop_strings.empty()) return false;
+    detail::TextStream s(*tokenizer_, prompt.anchor_id, options.stop_strings);
+    s.update(ids);
+    return s.stopped();
+  };
+  std::vector<Hypothesis> beams(K), finished;
+  std::vector<double> beam_scores(K, neg_inf);
+  beam_scores[0] = 0.0;  // all beams start identical: expand only the first one at step 0
+
+  for (int step = 0; step < options.max_new_tokens; ++step) {
+    auto scores = at::tensor(beam_scores, at::kDouble).unsqueeze(1) + log_probs.to(at::kDouble);
+    const int64_t V = scores.size(1);
+    auto top = scores.view({-1}).topk(2 * K);
+    auto values = std::get<0>(top).contiguous(), indices = std::get<1>(top).contiguous();
+    std::vector<Hypothesis> next;
+    std::vector<int64_t> origin;
+    std::vector<int64_t> tokens;
+    for (int64_t j = 0; j < 2 * K && static_cast<int64_t>(next.size()) < K; ++j) {
+      const double score = values[j].item<double>();
+      if (!std::isfinite(score)) break;
+      const int64_t flat = indices[j].item<int64_t>();
+      const int64_t beam = flat / V;
+      const int token = static_cast<int>(flat % V);
+      Hypothesis h{beams[beam].ids, score, FinishReason::kLength};
+      if (options.stop_at_eos && token == eos) {
+        if (j < K) finished.push_back({h.ids, score, FinishReason::kEos});
+        continue;
+      }
+      h.ids.push_back(token);
+      if (stops(h.ids)) {
+        finished.push_back({h.ids, score, FinishReason::kStopString});
+        continue;
+      }
+      next.push_back(std::move(h));
+      origin.push_back(beam);
+      tokens.push_back(token);
+    }
+    if (next.empty()) break;
+    beams = std::move(next);
+    beam_scores.assign(K, neg_inf);
+    for (size_t i = 0; i < beams.size(); ++i) beam_scores[i] = beams[i].score;
+    while (static_cast<int64_t>(origin.size()) < K) {  // pad with dead beams
+      origin.push_back(origin.front());
+      tokens.push_back(tokens.front());
+      beams.push_back({beams.front().ids, neg_inf, FinishReason::kLength});
+    }
+    if (static_cast<int64_t>(finished.size()) >= K) {
+      std::sort(finished.begin(), finished.end(), [&](const auto& a, const auto& b) {
+        return normalized(a) > normalized(b);
+      });
+      finished.resize(K);
+      // No running beam can overtake the worst kept hypothesis (HF's default heuristic).
+      if (normalized(beams.front()) <= normalized(finished.back())) break;
+    }
+    if (step + 1 == options.max_new_tokens || cache.length() >= capacity) break;
+    cache.reorder(at::tensor(origin, at::kLong));
+    auto next_embeds = model_->embed(at::tensor(tokens, at::kLong).unsqueeze(1));  // (K, 1, d)
+    logits = model_->forward(next_embeds, at::ones({K, 1}, at::kLong), &cache, fwd)
+                 .logits.squeeze(1);
+    log_probs = logits.log_softmax(-1);
+  }
+  for (const auto& b : beams) {
+    if (std::isfinite(b.score)) finished.push_back(b);
+  }
+  const auto best = std::max_element(finished.begin(), finished.end(), [&](const auto& a,
+                                                                           const auto& b) {
+    return normalized(a) < normalized(b);
+  });
+  GenerationResult result;
+  result.generated_ids = best->ids;
+  result.log_prob = best->score;
+  result.finish_reason = best->reason;
+  detail::TextStream stream(*tokenizer_, prompt.anchor_id, options.stop_strings);
+  stream.update(result.generated_ids);
+  result.text = stream.text();
+  if (options.on_text && !result.text.empty()) options.on_text(index, result.text);
+  return result;
+}
+
+}  // namespace pplug

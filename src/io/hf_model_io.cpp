@@ -1,0 +1,212 @@
+// Hugging Face folders, model-path resolution and random models.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <set>
+
+#include "io/llama2c_probe.h"
+#include "pplug/error.h"
+#include "pplug/model_io.h"
+#include "pplug/safetensors.h"
+#include "util/file_io.h"
+#include "util/log.h"
+
+namespace pplug {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> files_with_extension(const fs::path& dir, const std::string& ext) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ext) {
+      out.push_back(entry.path().string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string only_file(const fs::path& dir, const std::string& ext, const std::string& what) {
+  const auto found = files_with_extension(dir, ext);
+  if (found.size() == 1) return found[0];
+  std::string msg = dir.string() + ": expected exactly one " + ext + " file (" + what + "), found " +
+                    std::to_string(found.size());
+  for (const auto& f : found) msg += "\n  " + f;
+  throw FormatError(msg);
+}
+
+void read_safetensors_into(const std::string& file, const std::set<std::string>* only,
+                           RawModel* raw) {
+  SafetensorsFile st(file);
+  for (const auto& name : st.names()) {
+    if (only != nullptr && only->count(name) == 0) continue;
+    const auto& info = st.info(name);
+    if (info.dtype != "F32" && info.dtype != "F16" && info.dtype != "BF16") {
+      throw FormatError(file + ": tensor '" + name + "' has dtype " + info.dtype +
+                        ", expected F32, F16 or BF16");
+    }
+    raw->weights.emplace_back(name, st.get(name));
+  }
+}
+
+}  // namespace
+
+RawModel read_hf_model(const std::string& dir) {
+  const fs::path root(dir);
+  RawModel raw;
+  raw.config = load_llama_config((root / "config.json").string());
+  const auto single = root / "model.safetensors";
+  const auto index = root / "model.safetensors.index.json";
+  if (fs::exists(single)) {
+    read_safetensors_into(single.string(), nullptr, &raw);
+  } else if (fs::exists(index)) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(detail::read_file(index.string()));
+    } catch (const nlohmann::json::exception& e) {
+      throw FormatError(index.string() + ": not valid JSON: " + e.what());
+    }
+    if (!j.contains("weight_map") || !j["weight_map"].is_object()) {
+      throw FormatError(index.string() + ": missing object field 'weight_map'");
+    }
+    std::map<std::string, std::set<std::string>> by_file;
+    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
+      if (!it.value().is_string()) {
+        throw FormatError(index.string() + ": weight_map entry '" + it.key() +
+                          "' is not a file name");
+      }
+      const std::string shard = it.value().get<std::string>();
+      if (shard.find('/') != std::string::npos) {
+        throw FormatError(index.string() + ": shard name '" + shard + "' must be a plain file name");
+      }
+      by_file[shard].insert(it.key());
+    }
+    for (const auto& [shard, names] : by_file) {
+      RawModel part;
+      read_safetensors_into((root / shard).string(), &names, &part);
+      if (part.weights.size() != names.size()) {
+        for (const auto& name : names) {
+          bool present = false;
+          for (const auto& w : part.weights) present = present || w.first == name;
+          if (!present) {
+            throw FormatError((root / shard).string() + ": missing tensor '" + name +
+                              "' listed in " + index.string());
+          }
+        }
+      }
+      for (auto& w : part.weights) raw.weights.push_back(std::move(w));
+    }
+  } else {
+    throw FormatError(dir + ": neither model.safetensors nor model.safetensors.index.json found");
+  }
+  return raw;
+}
+
+void save_hf_model(const RawModel& model, const std::string& dir,
+                   const std::string& tokenizer_path) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir + ": cannot create folder: " + ec.message());
+  std::vector<std::pair<std::string, torch::Tensor>> weights;
+  for (const auto& [name, t] : model.weights) {
+    if (model.config.tie_word_embeddings && name == "lm_head.weight") continue;
+    weights.emplace_back(name, t);
+  }
+  save_safetensors((fs::path(dir) / "model.safetensors").string(), weights,
+                   {{"format", "pt"}});
+  save_llama_config(model.config, (fs::path(dir) / "config.json").string());
+  if (!tokenizer_path.empty()) {
+    detail::write_file_atomic((fs::path(dir) / "tokenizer.model").string(),
+                              detail::read_file(tokenizer_path));
+  }
+}
+
+RawModel random_model(const LlamaConfig& config, uint64_t seed) {
+  config.validate("random_model");
+  auto gen = at::detail::createCPUGenerator(seed);
+  const int64_t d = config.hidden_size, hd = config.head_dim(), hidden = config.intermediate_size;
+  const int64_t q_dim = config.num_attention_heads * hd, kv = config.kv_dim();
+  auto normal = [&](std::vector<int64_t> shape) {
+    return at::normal(0.0, 0.02, shape, gen, at::TensorOptions().dtype(at::kFloat));
+  };
+  RawModel raw;
+  raw.config = config;
+  auto& w = raw.weights;
+  w.emplace_back("model.embed_tokens.weight", normal({config.vocab_size, d}));
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    w.emplace_back(p + "input_layernorm.weight", at::ones({d}));
+    w.emplace_back(p + "self_attn.q_proj.weight", normal({q_dim, d}));
+    w.emplace_back(p + "self_attn.k_proj.weight", normal({kv, d}));
+    w.emplace_back(p + "self_attn.v_proj.weight", normal({kv, d}));
+    w.emplace_back(p + "self_attn.o_proj.weight", normal({d, q_dim}));
+    w.emplace_back(p + "post_attention_layernorm.weight", at::ones({d}));
+    w.emplace_back(p + "mlp.gate_proj.weight", normal({hidden, d}));
+    w.emplace_back(p + "mlp.up_proj.weight", normal({hidden, d}));
+    w.emplace_back(p + "mlp.down_proj.weight", normal({d, hidden}));
+  }
+  w.emplace_back("model.norm.weight", at::ones({d}));
+  if (!config.tie_word_embeddings) {
+    w.emplace_back("lm_head.weight", normal({config.vocab_size, d}));
+  }
+  return raw;
+}
+
+std::string find_tokenizer(const std::string& model_path) {
+  const fs::path p(model_path);
+  if (fs::is_directory(p)) {
+    if (fs::exists(p / "tokenizer.model")) return (p / "tokenizer.model").string();
+    return only_file(p, ".model", "the SentencePiece tokenizer");
+  }
+  return only_file(p.has_parent_path() ? p.parent_path() : fs::path("."), ".model",
+                   "the SentencePiece tokenizer beside " + p.filename().string() +
+                       "; or pass the tokenizer path");
+}
+
+LoadedModel load_model(const std::string& path, const ModelLoadOptions& options) {
+  const fs::path p(path);
+  if (!fs::exists(p)) throw FormatError(path + ": no such file or folder");
+  RawModel raw;
+  std::string weights_path = path;
+  if (fs::is_directory(p)) {
+    if (fs::exists(p / "config.json")) {
+      raw = read_hf_model(path);
+    } else {
+      // Only files whose header and size agree count: llama2.c's tokenizer export (tok512.bin)
+      // often sits beside the checkpoint with the same extension.
+      std::vector<std::string> checkpoints;
+      for (const auto& f : files_with_extension(p, ".bin")) {
+        if (detail::is_llama2c_checkpoint(f)) checkpoints.push_back(f);
+      }
+      if (checkpoints.size() != 1) {
+        throw FormatError(path + ": expected config.json or exactly one llama2.c checkpoint (.bin), found " +
+                          std::to_string(checkpoints.size()) + " checkpoints");
+      }
+      weights_path = checkpoints.front();
+      raw = read_llama2c(weights_path);
+    }
+  } else {
+    raw = read_llama2c(path);
+  }
+  LoadedModel out;
+  out.weights_path = weights_path;
+  out.model = std::make_shared<const LlamaModel>(raw.config, raw.weights, options.dtype,
+                                                 weights_path);
+  if (options.load_tokenizer) {
+    const std::string tok =
+        options.tokenizer_path.empty() ? find_tokenizer(path) : options.tokenizer_path;
+    out.tokenizer = std::make_shared<const Tokenizer>(tok);
+    if (out.tokenizer->vocab_size() != raw.config.vocab_size) {
+      throw MismatchError(tok + ": tokenizer has " + std::to_string(out.tokenizer->vocab_size()) +
+                          " pieces but the model " + weights_path + " has vocab_size " +
+                          std::to_string(raw.config.vocab_size));
+    }
+  }
+  return out;
+}
+
+}  // namespace pplug

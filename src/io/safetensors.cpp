@@ -1,0 +1,253 @@
+#include "pplug/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+
+#include "io/safetensors_dtype.h"
+#include "pplug/error.h"
+#include "util/file_io.h"
+
+namespace pplug {
+namespace {
+
+// A header larger than this is certainly not a real safetensors header; refusing it keeps a
+// lying length field from making us allocate gigabytes.
+constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// A read-only memory map that unmaps itself.
+struct Mapping {
+  void* data = nullptr;
+  size_t size = 0;
+  ~Mapping() {
+    if (data != nullptr && size > 0) ::munmap(data, size);
+  }
+};
+
+}  // namespace
+
+struct SafetensorsFile::Impl {
+  std::string path;
+  std::shared_ptr<Mapping> mapping;
+  const uint8_t* data_section = nullptr;  // first byte after the header
+  uint64_t data_size = 0;
+  std::unordered_map<std::string, SafetensorInfo> tensors;
+  std::vector<std::string> order;
+  std::map<std::string, std::string> metadata;
+
+  [[noreturn]] void fail(const std::string& what) const { throw FormatError(path + ": " + what); }
+
+  void parse_header(const std::string& text);
+};
+
+void SafetensorsFile::Impl::parse_header(const std::string& text) {
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail(std::string("header is not valid JSON: ") + e.what());
+  }
+  if (!header.is_object()) fail("header is not a JSON object");
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    const auto& entry = it.value();
+    if (name == "__metadata__") {
+      if (!entry.is_object()) fail("__metadata__ is not an object");
+      for (auto m = entry.begin(); m != entry.end(); ++m) {
+        if (!m.value().is_string()) fail("__metadata__ field '" + m.key() + "' is not a string");
+        metadata[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    const std::string where = "tensor '" + name + "'";
+    if (!entry.is_object()) fail(where + ": entry is not an object");
+    if (!entry.contains("dtype") || !entry["dtype"].is_string()) fail(where + ": missing dtype");
+    if (!entry.contains("shape") || !entry["shape"].is_array()) fail(where + ": missing shape");
+    if (!entry.contains("data_offsets") || !entry["data_offsets"].is_array() ||
+        entry["data_offsets"].size() != 2) {
+      fail(where + ": missing or malformed data_offsets");
+    }
+    SafetensorInfo info;
+    info.dtype = entry["dtype"].get<std::string>();
+    const auto element = detail::safetensors_dtype(info.dtype);
+    if (!element) fail(where + ": unknown dtype '" + info.dtype + "'");
+    uint64_t numel = 1;
+    for (const auto& dim : entry["shape"]) {
+      if (!dim.is_number_unsigned()) fail(where + ": shape entries must be non-negative integers");
+      const uint64_t d = dim.get<uint64_t>();
+      if (d != 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / d) {
+        fail(where + ": shape " + entry["shape"].dump() + " is too large");
+      }
+      numel *= d;
+      info.shape.push_back(static_cast<int64_t>(d));
+    }
+    for (const auto& off : entry["data_offsets"]) {
+      if (!off.is_number_unsigned()) fail(where + ": data_offsets must be non-negative integers");
+    }
+    info.begin = entry["data_offsets"][0].get<uint64_t>();
+    info.end = entry["data_offsets"][1].get<uint64_t>();
+    if (info.end < info.begin) fail(where + ": data_offsets end before begin");
+    if (info.end > data_size) {
+      fail(where + ": data_offsets [" + std::to_string(info.begin) + ", " +
+           std::to_string(info.end) + "] go past the end of the data section (" +
+           std::to_string(data_size) + " bytes; file truncated?)");
+    }
+    const uint64_t expected = numel * element->size;
+    if (info.end - info.begin != expected) {
+      fail(where + ": " + std::to_string(info.end - info.begin) + " bytes for dtype " +
+           info.dtype + " and shape " + shape_string(info.shape) + " (expected " +
+           std::to_string(expected) + ")");
+    }
+    ranges.emplace_back(info.begin, info.end);
+    tensors.emplace(name, std::move(info));
+    order.push_back(name);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    if (ranges[i].first < ranges[i - 1].second) {
+      fail("tensor data ranges overlap at byte offset " + std::to_string(ranges[i].first));
+    }
+  }
+  std::sort(order.begin(), order.end(), [this](const std::string& a, const std::string& b) {
+    return tensors.at(a).begin < tensors.at(b).begin;
+  });
+}
+
+SafetensorsFile::SafetensorsFile(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  impl_->path = path;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) impl_->fail(std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    impl_->fail("cannot stat");
+  }
+  const auto file_size = static_cast<uint64_t>(st.st_size);
+  if (file_size < 8) {
+    ::close(fd);
+    impl_->fail("file is " + std::to_string(file_size) + " bytes, too short for a header length");
+  }
+  auto mapping = std::make_shared<Mapping>();
+  mapping->data = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (mapping->data == MAP_FAILED) {
+    mapping->data = nullptr;
+    impl_->fail(std::string("cannot memory-map: ") + std::strerror(errno));
+  }
+  mapping->size = file_size;
+  impl_->mapping = mapping;
+  const auto* bytes = static_cast<const uint8_t*>(mapping->data);
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
+  if (header_len > file_size - 8) {
+    impl_->fail("header length " + std::to_string(header_len) + " is larger than the file (" +
+                std::to_string(file_size) + " bytes)");
+  }
+  if (header_len > kMaxHeaderBytes) {
+    impl_->fail("header length " + std::to_string(header_len) + " exceeds the 100 MiB limit");
+  }
+  impl_->data_section = bytes + 8 + header_len;
+  impl_->data_size = file_size - 8 - header_len;
+  impl_->parse_header(std::string(reinterpret_cast<const char*>(bytes + 8), header_len));
+}
+
+SafetensorsFile::~SafetensorsFile() = default;
+SafetensorsFile::SafetensorsFile(SafetensorsFile&&) noexcept = default;
+SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&&) noexcept = default;
+
+const std::string& SafetensorsFile::path() const { return impl_->path; }
+std::vector<std::string> SafetensorsFile::names() const { return impl_->order; }
+bool SafetensorsFile::contains(const std::string& name) const {
+  return impl_->tensors.count(name) > 0;
+}
+const std::map<std::string, std::string>& SafetensorsFile::metadata() const {
+  return impl_->metadata;
+}
+
+const SafetensorInfo& SafetensorsFile::info(const std::string& name) const {
+  const auto it = impl_->tensors.find(name);
+  if (it == impl_->tensors.end()) impl_->fail("missing tensor '" + name + "'");
+  return it->second;
+}
+
+torch::Tensor SafetensorsFile::get(const std::string& name) const {
+  const SafetensorInfo& meta = info(name);
+  const auto element = detail::safetensors_dtype(meta.dtype);
+  auto out = at::empty(meta.shape, at::TensorOptions().dtype(element->scalar_type));
+  std::memcpy(out.data_ptr(), impl_->data_section + meta.begin, meta.end - meta.begin);
+  return out;
+}
+
+torch::Tensor SafetensorsFile::get(const std::string& name, torch::Dtype dtype,
+                                   const std::vector<int64_t>& expected_shape) const {
+  const SafetensorInfo& meta = info(name);
+  if (!expected_shape.empty() && meta.shape != expected_shape) {
+    impl_->fail("tensor '" + name + "' has shape " + shape_string(meta.shape) + ", expected " +
+                shape_string(expected_shape));
+  }
+  auto t = get(name);
+  return t.scalar_type() == dtype ? t : t.to(dtype);
+}
+
+std::string serialize_safetensors(const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                                  const std::map<std::string, std::string>& metadata) {
+  nlohmann::json header = nlohmann::json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<torch::Tensor> contiguous;
+  contiguous.reserve(tensors.size());
+  uint64_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    if (name.empty() || name == "__metadata__") {
+      throw InvalidArgument("safetensors: invalid tensor name '" + name + "'");
+    }
+    if (header.contains(name)) throw InvalidArgument("safetensors: duplicate tensor '" + name + "'");
+    auto t = tensor.detach().to(at::kCPU).contiguous();
+    const auto dtype_name = detail::safetensors_dtype_name(t.scalar_type());
+    if (dtype_name.empty()) {
+      throw InvalidArgument("safetensors: tensor '" + name + "' has an unsupported dtype");
+    }
+    const uint64_t bytes = t.numel() * t.element_size();
+    header[name] = {{"dtype", dtype_name},
+                    {"shape", t.sizes().vec()},
+                    {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    contiguous.push_back(std::move(t));
+  }
+  std::string head = header.dump();
+  // Pad with spaces so the data section starts 8-byte aligned, as the reference writer does.
+  head.append((8 - (8 + head.size()) % 8) % 8, ' ');
+  std::string out;
+  out.reserve(8 + head.size() + offset);
+  const uint64_t len = head.size();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
+  out += head;
+  for (const auto& t : contiguous) {
+    out.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
+  }
+  return out;
+}
+
+void save_safetensors(const std::string& path,
+                      const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  detail::write_file_atomic(path, serialize_safetensors(tensors, metadata));
+}
+
+}  // namespace pplug

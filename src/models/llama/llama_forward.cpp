@@ -1,0 +1,141 @@
+// The decoder's forward pass: (B, T, d) input embeddings -> logits and hidden states.
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "pplug/error.h"
+#include "pplug/llama_model.h"
+
+namespace pplug {
+namespace {
+
+// Score added to attention logits of keys a query may not see. Finite (not -inf) so that a
+// row with no visible key (a padding query) yields uniform weights instead of NaN.
+constexpr double kMaskedScore = -1e30;
+
+torch::Tensor rotate_half(const torch::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+}  // namespace
+
+torch::Tensor LlamaModel::attention(const Layer& layer, int64_t index, const torch::Tensor& x,
+                                    const torch::Tensor& cos, const torch::Tensor& sin,
+                                    const torch::Tensor& mask_bias, KVCache* cache) const {
+  const int64_t B = x.size(0), T = x.size(1);
+  const int64_t H = config_.num_attention_heads, KV = config_.num_key_value_heads;
+  const int64_t hd = config_.head_dim(), G = H / KV;
+  auto h = rms_norm(x, layer.attn_norm);
+  auto qkv = at::linear(h, layer.w_qkv);  // (B, T, (H + 2 KV) hd)
+  auto q = qkv.narrow(-1, 0, H * hd).view({B, T, H, hd});
+  auto k = qkv.narrow(-1, H * hd, KV * hd).view({B, T, KV, hd});
+  auto v = qkv.narrow(-1, (H + KV) * hd, KV * hd).view({B, T, KV, hd});
+  q = q * cos + rotate_half(q) * sin;  // cos, sin: (B, T, 1, hd)
+  k = k * cos + rotate_half(k) * sin;
+  q = q.transpose(1, 2);  // (B, H, T, hd)
+  k = k.transpose(1, 2);  // (B, KV, T, hd)
+  v = v.transpose(1, 2);
+  if (cache != nullptr) {
+    const int64_t start = cache->length_;
+    cache->keys_[index].narrow(2, start, T).copy_(k);
+    cache->values_[index].narrow(2, start, T).copy_(v);
+    k = cache->keys_[index].narrow(2, 0, start + T);  // (B, KV, S, hd)
+    v = cache->values_[index].narrow(2, 0, start + T);
+  }
+  const int64_t S = k.size(2);
+  // Query heads sharing a key/value head are stacked along the time axis, so grouped-query
+  // attention needs no copy of the keys and values.
+  auto qg = q.reshape({B, KV, G * T, hd});
+  auto scores = at::matmul(qg, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(hd)));
+  if (mask_bias.defined()) {
+    scores = (scores.view({B, KV, G, T, S}) + mask_bias).view({B, KV, G * T, S});
+  }
+  auto probs = at::softmax(scores, -1);
+  auto out = at::matmul(probs, v);  // (B, KV, G T, hd)
+  out = out.view({B, H, T, hd}).transpose(1, 2).reshape({B, T, H * hd});
+  return at::linear(out, layer.w_o);
+}
+
+ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
+                                  const torch::Tensor& attention_mask, KVCache* cache,
+                                  const ForwardOptions& options) const {
+  if (!inputs_embeds.defined() || inputs_embeds.dim() != 3 ||
+      inputs_embeds.size(2) != config_.hidden_size) {
+    throw InvalidArgument("LlamaModel::forward: inputs_embeds must have shape (B, T, " +
+                          std::to_string(config_.hidden_size) + ")");
+  }
+  const int64_t B = inputs_embeds.size(0), T = inputs_embeds.size(1);
+  if (T == 0) throw InvalidArgument("LlamaModel::forward: empty input (T = 0)");
+  torch::Tensor mask = attention_mask.defined() ? attention_mask.to(at::kLong)
+                                                : at::ones({B, T}, at::kLong);
+  if (mask.dim() != 2 || mask.size(0) != B || mask.size(1) != T) {
+    throw InvalidArgument("LlamaModel::forward: attention_mask must have shape (B, T) = (" +
+                          std::to_string(B) + ", " + std::to_string(T) + ")");
+  }
+  const int64_t start = cache != nullptr ? cache->length_ : 0;
+  const int64_t S = start + T;
+  if (cache != nullptr) {
+    if (cache->batch_ != B) {
+      throw InvalidArgument("LlamaModel::forward: cache batch " + std::to_string(cache->batch_) +
+                            " differs from input batch " + std::to_string(B));
+    }
+    if (S > cache->capacity_) {
+      throw InvalidArgument("LlamaModel::forward: " + std::to_string(S) +
+                            " positions exceed the cache capacity " +
+                            std::to_string(cache->capacity_));
+    }
+  }
+
+  // RoPE positions count real tokens only, so left padding does not shift them.
+  auto positions = at::cumsum(mask, 1) - 1;  // (B, T)
+  if (cache != nullptr) positions = positions + cache->next_position_.unsqueeze(1);
+  positions = positions.clamp_min(0);
+  if (positions.max().item<int64_t>() >= config_.max_position_embeddings) {
+    throw InvalidArgument("LlamaModel::forward: sequence longer than max_position_embeddings " +
+                          std::to_string(config_.max_position_embeddings));
+  }
+  torch::Tensor key_mask = mask;  // (B, S)
+  if (cache != nullptr) {
+    cache->mask_.narrow(1, start, T).copy_(mask);
+    key_mask = cache->mask_.narrow(1, 0, S);
+  }
+  torch::Tensor mask_bias;  // (B, 1, 1, T, S) or undefined when nothing is masked
+  const bool single_step_unpadded = T == 1 && key_mask.min().item<int64_t>() == 1;
+  if (!single_step_unpadded) {
+    auto key_index = at::arange(S, at::kLong).unsqueeze(0);           // (1, S)
+    auto query_slot = (at::arange(T, at::kLong) + start).unsqueeze(1);  // (T, 1)
+    auto allowed = (key_index <= query_slot).unsqueeze(0) & key_mask.unsqueeze(1).to(at::kBool);
+    mask_bias = at::zeros({B, T, S}, at::TensorOptions().dtype(dtype_))
+                    .masked_fill(allowed.logical_not(), kMaskedScore)
+                    .view({B, 1, 1, T, S});
+  }
+  const int64_t hd = config_.head_dim();
+  auto flat_positions = positions.reshape({-1});
+  auto cos = rope_cos_.index_select(0, flat_positions).view({B, T, 1, hd});
+  auto sin = rope_sin_.index_select(0, flat_positions).view({B, T, 1, hd});
+
+  auto x = inputs_embeds.to(dtype_);
+  const int64_t hidden = config_.intermediate_size;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& layer = layers_[i];
+    x = x + attention(layer, static_cast<int64_t>(i), x, cos, sin, mask_bias, cache);
+    auto gate_up = at::linear(rms_norm(x, layer.ffn_norm), layer.w_gate_up);  // (B, T, 2 hidden)
+    auto act = at::silu(gate_up.narrow(-1, 0, hidden)) * gate_up.narrow(-1, hidden, hidden);
+    x = x + at::linear(act, layer.w_down);
+  }
+  if (cache != nullptr) {
+    cache->length_ = S;
+    cache->next_position_ += mask.sum(1);
+  }
+  ForwardOutput out;
+  auto normed = rms_norm(x, final_norm_);  // (B, T, d)
+  if (!options.skip_logits) {
+    auto h = options.last_logits_only ? normed.narrow(1, T - 1, 1) : normed;
+    out.logits = at::linear(h, lm_head_).to(at::kFloat);
+  }
+  if (options.return_hidden) out.hidden = normed;
+  return out;
+}
+
+}  // namespace pplug

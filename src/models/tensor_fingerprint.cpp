@@ -1,0 +1,40 @@
+#include "models/tensor_fingerprint.h"
+
+#include <ATen/ATen.h>
+
+#include "util/hash.h"
+
+namespace pplug::detail {
+
+std::string fingerprint_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                                const std::string& salt) {
+  constexpr int64_t kSamples = 65536;
+  Hasher h;
+  h.text(salt);
+  for (const auto& [name, tensor] : tensors) {
+    h.text(name);
+    for (int64_t d : tensor.sizes()) h.u64(static_cast<uint64_t>(d));
+    auto flat = tensor.detach().reshape({-1});
+    if (flat.numel() > kSamples) {
+      auto index = at::linspace(0, static_cast<double>(flat.numel() - 1), kSamples, at::kDouble)
+                       .to(at::kLong);
+      flat = flat.index_select(0, index);
+    }
+    auto sample = flat.to(at::kBFloat16).contiguous();
+    h.bytes(sample.data_ptr(), sample.numel() * sample.element_size());
+  }
+  return h.hex();
+}
+
+std::string fingerprint_model(const LlamaConfig& c,
+                              const std::vector<std::pair<std::string, torch::Tensor>>& weights) {
+  const std::string salt = "llama:" + std::to_string(c.hidden_size) + ":" +
+                           std::to_string(c.intermediate_size) + ":" +
+                           std::to_string(c.num_hidden_layers) + ":" +
+                           std::to_string(c.num_attention_heads) + ":" +
+                           std::to_string(c.num_key_value_heads) + ":" +
+                           std::to_string(c.vocab_size);
+  return fingerprint_tensors(weights, salt);
+}
+
+}  // namespace pplug::detail

@@ -1,0 +1,43 @@
+#include "support/test_models.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+namespace pplug::testing {
+
+std::string shared_model_path(const std::string& relative) {
+  const std::filesystem::path p = std::filesystem::path(PPLUG_SHARED_MODELS) / relative;
+  return std::filesystem::exists(p) ? p.string() : std::string();
+}
+
+std::string temp_dir(const std::string& tag) {
+  static std::atomic<int> counter{0};
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("pplug_test_" + tag + "_" + std::to_string(::getpid()) + "_" +
+                    std::to_string(counter++));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+LlamaConfig tiny_config(int64_t vocab) {
+  LlamaConfig c;
+  c.hidden_size = 32;
+  c.intermediate_size = 64;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.vocab_size = vocab;
+  c.max_position_embeddings = 128;
+  c.tie_word_embeddings = false;
+  return c;
+}
+
+std::shared_ptr<const LlamaModel> tiny_model(uint64_t seed, int64_t vocab, torch::Dtype dtype) {
+  const auto raw = random_model(tiny_config(vocab), seed);
+  return std::make_shared<const LlamaModel>(raw.config, raw.weights, dtype, "tiny");
+}
+
+}  // namespace pplug::testing

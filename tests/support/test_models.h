@@ -1,0 +1,28 @@
+// Shared test fixtures: tiny in-process models and the location of the real ones.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "pplug/llama_model.h"
+#include "pplug/model_io.h"
+
+namespace pplug::testing {
+
+// Path under ../shared/models, or "" when that folder is absent.
+std::string shared_model_path(const std::string& relative);
+// A fresh temporary folder (removed at process exit is not guaranteed; it lives under /tmp).
+std::string temp_dir(const std::string& tag);
+// A tiny random Llama config: d 32, 2 layers, 4 heads, 2 kv heads, hidden 64, vocab 512.
+LlamaConfig tiny_config(int64_t vocab = 512);
+std::shared_ptr<const LlamaModel> tiny_model(uint64_t seed = 1, int64_t vocab = 512,
+                                             torch::Dtype dtype = torch::kFloat32);
+
+}  // namespace pplug::testing
+
+// Skips the current test (visibly) when a real model file under ../shared/models is missing.
+#define PPLUG_REQUIRE_SHARED(var, relative)                                    \
+  const std::string var = ::pplug::testing::shared_model_path(relative);      \
+  if (var.empty()) GTEST_SKIP() << "../shared/models/" << relative << " is absent"
