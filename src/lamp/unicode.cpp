@@ -1,0 +1,176 @@
+#include "lamp/unicode.h"
+
+#include <algorithm>
+#include <iterator>
+
+namespace pplug::lamp::detail {
+namespace {
+
+// The zero of every run of Unicode decimal digits outside ASCII (each run is zero..zero+9).
+// Generated from Python 3.11's unicodedata (Unicode 14.0).
+constexpr char32_t kDigitZeros[] = {
+    0x660,   0x6f0,   0x7c0,   0x966,   0x9e6,   0xa66,   0xae6,   0xb66,   0xbe6,   0xc66,
+    0xce6,   0xd66,   0xde6,   0xe50,   0xed0,   0xf20,   0x1040,  0x1090,  0x17e0,  0x1810,
+    0x1946,  0x19d0,  0x1a80,  0x1a90,  0x1b50,  0x1bb0,  0x1c40,  0x1c50,  0xa620,  0xa8d0,
+    0xa900,  0xa9d0,  0xa9f0,  0xaa50,  0xabf0,  0xff10,  0x104a0, 0x10d30, 0x11066, 0x110f0,
+    0x11136, 0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650, 0x116c0, 0x11730, 0x118e0, 0x11950,
+    0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0, 0x16b50, 0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec,
+    0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0};
+
+}  // namespace
+
+size_t utf8_sequence_length(const char* p, const char* end) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  const auto avail = static_cast<size_t>(end - p);
+  if (avail == 0) return 0;
+  const unsigned char c = u[0];
+  if (c < 0x80) return 1;
+  auto cont = [&](size_t k) { return k < avail && (u[k] & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && u[1] < 0xA0) return 0;   // overlong
+    if (c == 0xED && u[1] >= 0xA0) return 0;  // UTF-16 surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && u[1] < 0x90) return 0;   // overlong
+    if (c == 0xF4 && u[1] >= 0x90) return 0;  // > U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+bool next_code_point(std::string_view s, size_t& i, char32_t& cp) {
+  const char* p = s.data() + i;
+  const size_t n = utf8_sequence_length(p, s.data() + s.size());
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  switch (n) {
+    case 1:
+      cp = u[0];
+      break;
+    case 2:
+      cp = (char32_t(u[0] & 0x1F) << 6) | (u[1] & 0x3F);
+      break;
+    case 3:
+      cp = (char32_t(u[0] & 0x0F) << 12) | (char32_t(u[1] & 0x3F) << 6) | (u[2] & 0x3F);
+      break;
+    case 4:
+      cp = (char32_t(u[0] & 0x07) << 18) | (char32_t(u[1] & 0x3F) << 12) |
+           (char32_t(u[2] & 0x3F) << 6) | (u[3] & 0x3F);
+      break;
+    default:
+      ++i;
+      cp = 0xFFFD;
+      return false;
+  }
+  i += n;
+  return true;
+}
+
+bool is_valid_utf8(std::string_view s) {
+  const char* p = s.data();
+  const char* end = p + s.size();
+  while (p < end) {
+    if (static_cast<unsigned char>(*p) < 0x80) {
+      ++p;
+      continue;
+    }
+    const size_t n = utf8_sequence_length(p, end);
+    if (n == 0) return false;
+    p += n;
+  }
+  return true;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+bool is_py_space(char32_t cp) {
+  if (cp < 0x80) return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20);
+  switch (cp) {
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+      return true;
+    default:
+      return cp >= 0x2000 && cp <= 0x200A;
+  }
+}
+
+int decimal_value(char32_t cp) {
+  if (cp >= '0' && cp <= '9') return static_cast<int>(cp - '0');
+  if (cp < 0x660) return -1;
+  const auto* it = std::upper_bound(std::begin(kDigitZeros), std::end(kDigitZeros), cp);
+  if (it == std::begin(kDigitZeros)) return -1;
+  const char32_t zero = *(it - 1);
+  return cp - zero < 10 ? static_cast<int>(cp - zero) : -1;
+}
+
+std::string_view py_strip(std::string_view s) {
+  size_t begin = 0;
+  while (begin < s.size()) {
+    size_t next = begin;
+    char32_t cp;
+    if (!next_code_point(s, next, cp) || !is_py_space(cp)) break;
+    begin = next;
+  }
+  size_t end = s.size();
+  while (end > begin) {
+    // Step back to the start of the last code point.
+    size_t start = end - 1;
+    while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    size_t next = start;
+    char32_t cp;
+    if (!next_code_point(s, next, cp) || next != end || !is_py_space(cp)) break;
+    end = start;
+  }
+  return s.substr(begin, end - begin);
+}
+
+std::vector<std::string_view> py_split(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  size_t word = std::string_view::npos;
+  while (i < s.size()) {
+    const size_t here = i;
+    char32_t cp;
+    bool ok = true;
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      cp = static_cast<unsigned char>(s[i++]);  // ASCII fast path
+    } else {
+      ok = next_code_point(s, i, cp);
+    }
+    if (ok && is_py_space(cp)) {
+      if (word != std::string_view::npos) out.push_back(s.substr(word, here - word));
+      word = std::string_view::npos;
+    } else if (word == std::string_view::npos) {
+      word = here;
+    }
+  }
+  if (word != std::string_view::npos) out.push_back(s.substr(word));
+  return out;
+}
+
+}  // namespace pplug::lamp::detail
