@@ -25,6 +25,7 @@ fi
 
 # ccache must tolerate precompiled headers to hit on them.
 export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 BUILD_DIR="${PPLUG_BUILD_DIR:-build}"
 JOBS="${PPLUG_JOBS:-$(nproc)}"

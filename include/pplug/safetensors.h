@@ -27,6 +27,8 @@ class SafetensorsFile {
  public:
   // Maps and validates `path`; throws FormatError on any inconsistency.
   explicit SafetensorsFile(const std::string& path);
+  // Validates in-memory bytes the same way; `source` names them in errors.
+  static SafetensorsFile from_bytes(std::string bytes, const std::string& source);
   ~SafetensorsFile();
   SafetensorsFile(SafetensorsFile&&) noexcept;
   SafetensorsFile& operator=(SafetensorsFile&&) noexcept;
@@ -46,6 +48,7 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const;
 
  private:
+  SafetensorsFile();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

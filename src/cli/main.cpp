@@ -7,15 +7,15 @@
 int main(int argc, char** argv) {
   CLI::App app{"pplug: personalize a frozen LLM with Persona-Plug"};
   app.require_subcommand(1);
-  // TEMP pplug::cli::register_tokenize(app);
+  pplug::cli::register_tokenize(app);
   pplug::cli::register_generate(app);
   pplug::cli::register_convert(app);
   pplug::cli::register_bench(app);
   pplug::cli::register_random_model(app);
-  // TEMP pplug::cli::register_score(app);
-  // TEMP pplug::cli::register_retrieve(app);
-  // TEMP pplug::cli::register_prompt(app);
-  // TEMP pplug::cli::register_synth(app);
+  pplug::cli::register_score(app);
+  pplug::cli::register_retrieve(app);
+  pplug::cli::register_prompt(app);
+  pplug::cli::register_synth(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -44,7 +44,8 @@ struct Mapping {
 
 struct SafetensorsFile::Impl {
   std::string path;
-  std::shared_ptr<Mapping> mapping;
+  std::shared_ptr<Mapping> mapping;        // file-backed data
+  std::shared_ptr<std::string> owned;      // or in-memory data
   const uint8_t* data_section = nullptr;  // first byte after the header
   uint64_t data_size = 0;
   std::unordered_map<std::string, SafetensorInfo> tensors;
@@ -54,6 +55,7 @@ struct SafetensorsFile::Impl {
   [[noreturn]] void fail(const std::string& what) const { throw FormatError(path + ": " + what); }
 
   void parse_header(const std::string& text);
+  void init(const uint8_t* bytes, uint64_t size);
 };
 
 void SafetensorsFile::Impl::parse_header(const std::string& text) {
@@ -153,19 +155,37 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : impl_(std::make_uniq
   }
   mapping->size = file_size;
   impl_->mapping = mapping;
-  const auto* bytes = static_cast<const uint8_t*>(mapping->data);
+  impl_->init(static_cast<const uint8_t*>(mapping->data), file_size);
+}
+
+SafetensorsFile SafetensorsFile::from_bytes(std::string bytes, const std::string& source) {
+  SafetensorsFile file;
+  file.impl_->path = source;
+  file.impl_->owned = std::make_shared<std::string>(std::move(bytes));
+  if (file.impl_->owned->size() < 8) {
+    file.impl_->fail(std::to_string(file.impl_->owned->size()) +
+                     " bytes, too short for a header length");
+  }
+  file.impl_->init(reinterpret_cast<const uint8_t*>(file.impl_->owned->data()),
+                   file.impl_->owned->size());
+  return file;
+}
+
+SafetensorsFile::SafetensorsFile() : impl_(std::make_unique<Impl>()) {}
+
+void SafetensorsFile::Impl::init(const uint8_t* bytes, uint64_t file_size) {
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
   if (header_len > file_size - 8) {
-    impl_->fail("header length " + std::to_string(header_len) + " is larger than the file (" +
-                std::to_string(file_size) + " bytes)");
+    fail("header length " + std::to_string(header_len) + " is larger than the file (" +
+         std::to_string(file_size) + " bytes)");
   }
   if (header_len > kMaxHeaderBytes) {
-    impl_->fail("header length " + std::to_string(header_len) + " exceeds the 100 MiB limit");
+    fail("header length " + std::to_string(header_len) + " exceeds the 100 MiB limit");
   }
-  impl_->data_section = bytes + 8 + header_len;
-  impl_->data_size = file_size - 8 - header_len;
-  impl_->parse_header(std::string(reinterpret_cast<const char*>(bytes + 8), header_len));
+  data_section = bytes + 8 + header_len;
+  data_size = file_size - 8 - header_len;
+  parse_header(std::string(reinterpret_cast<const char*>(bytes + 8), header_len));
 }
 
 SafetensorsFile::~SafetensorsFile() = default;

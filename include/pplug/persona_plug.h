@@ -1,0 +1,133 @@
+// Persona-Plug: a frozen LLM made personal by soft tokens computed from a user's whole history.
+//
+//   PersonaPlug plug(llm, encoder, config);          // fresh, or PersonaPlug::load(dir, ...)
+//   UserEmbedding user = plug.embed_user(history);   // once per user; save it, reuse it
+//   GenerationResult r = plug.generate(user, input, options);
+//
+// LLM input: [BOS] [I] [P_1..P_np] prompt answer_prefix -> continuation. I is a task-level
+// instruction token; P is the input-aware weighted sum of the projected history vectors. Every
+// soft token is scaled to the mean norm of the LLM's token embeddings.
+//
+// Thread safety: after construction (or load) a PersonaPlug is read-only: embed_user() and
+// generate() may be called concurrently from any number of threads on one shared instance and
+// give the same results as serial calls. Training (train_module()) must not overlap them.
+#pragma once
+
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pplug/generation.h"
+#include "pplug/lamp_data.h"
+#include "pplug/model_io.h"
+#include "pplug/plugin_config.h"
+#include "pplug/sentence_encoder.h"
+
+namespace pplug {
+
+namespace detail {
+class PluginModuleImpl;
+}
+
+// A history item: LaMP profile fields ("text", "title", "tag", "score", ...) under an id.
+using HistoryItem = lamp::ProfileItem;
+// A plain-text history item (field "text").
+HistoryItem text_item(std::string text, std::string id = "");
+
+// A user's encoded history. Holds the frozen encoder's item vectors (d_e each) and the plug-in's
+// projections of them, so a query costs one input encoding and one weighted sum.
+class UserEmbedding {
+ public:
+  UserEmbedding() = default;
+  int64_t num_items() const { return item_vectors_.defined() ? item_vectors_.size(0) : 0; }
+  const torch::Tensor& item_vectors() const { return item_vectors_; }          // (N, d_e) f32
+  const torch::Tensor& item_projections() const { return item_projections_; }  // (N, n_p d) f32
+  const std::vector<std::string>& item_ids() const { return item_ids_; }
+  const std::string& encoder_fingerprint() const { return encoder_fingerprint_; }
+  const std::string& plugin_fingerprint() const { return plugin_fingerprint_; }
+
+  // A self-describing binary form (safetensors bytes with metadata).
+  std::string to_bytes() const;
+  static UserEmbedding from_bytes(const std::string& bytes, const std::string& source = "bytes");
+  void save(const std::string& path) const;  // atomic
+  static UserEmbedding load(const std::string& path);
+
+ private:
+  friend class PersonaPlug;
+  torch::Tensor item_vectors_, item_projections_;
+  std::vector<std::string> item_ids_;
+  std::string encoder_fingerprint_, plugin_fingerprint_;
+};
+
+// One personalized request of a batch.
+struct UserRequest {
+  const UserEmbedding* user = nullptr;
+  std::string input;  // the task input (e.g. a LaMP question's "input")
+};
+
+class PersonaPlug {
+ public:
+  // A fresh plug-in (random projector weights from `seed`) for this LLM and encoder.
+  PersonaPlug(LoadedModel llm, std::shared_ptr<const SentenceEncoder> encoder, PluginConfig config,
+              uint64_t seed = 0);
+  // Loads a plug-in folder (manifest.json + plugin.safetensors); throws MismatchError when it
+  // was trained for another LLM or encoder, FormatError when the folder is malformed.
+  static std::shared_ptr<PersonaPlug> load(const std::string& dir, LoadedModel llm,
+                                           std::shared_ptr<const SentenceEncoder> encoder);
+  ~PersonaPlug();
+
+  // Writes the plug-in folder atomically (a crash leaves the old folder or the new one).
+  void save(const std::string& dir) const;
+
+  // Encodes the whole history once (the most recent config().max_history items).
+  UserEmbedding embed_user(const std::vector<HistoryItem>& history) const;
+  // Soft tokens for one request: (n_soft, d) in float32, [I] then [P...].
+  torch::Tensor soft_tokens(const UserEmbedding& user, const std::string& input) const;
+  // Aggregation weights over the user's items for this input (empty without persona token).
+  std::vector<float> attention_weights(const UserEmbedding& user, const std::string& input) const;
+
+  GenerationResult generate(const UserEmbedding& user, const std::string& input,
+                            const GenerationOptions& options) const;
+  // Many users at once, each with its own soft tokens; runs as one batch.
+  std::vector<GenerationResult> generate(const std::vector<UserRequest>& requests,
+                                         const GenerationOptions& options) const;
+
+  // The text of a history item under this plug-in's template.
+  std::string item_text(const HistoryItem& item) const;
+  // The part of a task input the input encoder sees (e.g. the description of a LaMP-2 input).
+  std::string query_text(const std::string& input) const;
+  // The LLM prompt tokens after [BOS][soft tokens]: input + answer_prefix.
+  std::vector<int> prompt_ids(const std::string& input) const;
+
+  const PluginConfig& config() const { return config_; }
+  const LoadedModel& llm() const { return llm_; }
+  const SentenceEncoder& encoder() const { return *encoder_; }
+  double soft_token_scale() const { return scale_; }
+  // Identifies the plug-in weights (user embeddings record it).
+  std::string fingerprint() const;
+  // Recomputes fingerprint() after the weights changed (the trainer calls it).
+  void refresh_fingerprint();
+  // The trainable module (for the trainer; see src/plug/plugin_module.h).
+  detail::PluginModuleImpl& train_module() const;
+  // Builds the LLM input embeddings [BOS][soft][prompt]: (T, d) in the LLM's compute dtype.
+  torch::Tensor build_prefix(const torch::Tensor& soft_tokens, const std::vector<int>& prompt) const;
+
+ private:
+  struct Impl;
+  LoadedModel llm_;
+  std::shared_ptr<const SentenceEncoder> encoder_;
+  PluginConfig config_;
+  double scale_ = 1.0;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The default history-item template of a task (labels included), e.g. LaMP_3:
+// "{text} score: {score}". "" task -> "{text}".
+std::string default_item_template(const std::string& task);
+// Fills "{field}" placeholders from the item; throws InvalidArgument naming the item id and the
+// field when the item lacks it.
+std::string render_item_template(const std::string& templ, const HistoryItem& item);
+
+}  // namespace pplug

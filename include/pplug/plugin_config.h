@@ -1,0 +1,39 @@
+// Configuration of a Persona-Plug plug-in (stored in its checkpoint manifest).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace pplug {
+
+// How history items are weighted against the current input.
+enum class AggregatorKind {
+  kAttention,           // softmax(cos(x, h_i) / T) with T fixed (reference: T = 1)
+  kLearnedTemperature,  // the same with T learned (starts at `temperature`)
+  kMean,                // uniform weights (the paper's ablation)
+};
+
+struct PluginConfig {
+  std::string task;                 // LaMP task name it serves ("LaMP_2"); "" = plain text
+  int num_persona_tokens = 1;       // persona soft tokens P (reference: 1)
+  bool use_persona = true;          // false = ablation "persona token off"
+  bool use_instruction = true;      // false = ablation "instruction token off"
+  AggregatorKind aggregator = AggregatorKind::kAttention;
+  double temperature = 1.0;         // T of the attention (initial T when learned)
+  int top_k = 0;                    // only the k most similar items are aggregated; 0 = all
+  int max_history = 512;            // the most recent items kept per user (reference: 512)
+  // History item text template, "{field}" placeholders; "" = the task's default, which includes
+  // the user's past labels (LaMP-2 tag, LaMP-3 score).
+  std::string item_template;
+  // Text put between the task input and the answer (decoder-only LLMs need a cue to answer).
+  std::string answer_prefix = "\nAnswer:";
+  // Filled in from the models when the plug-in is created (checked when it is loaded):
+  int64_t encoder_dim = 0;  // d_e
+  int64_t llm_dim = 0;      // d
+};
+
+const char* to_string(AggregatorKind kind);
+// "attention" | "learned-temperature" | "mean"; throws InvalidArgument otherwise.
+AggregatorKind parse_aggregator(const std::string& name);
+
+}  // namespace pplug

@@ -1,0 +1,44 @@
+// Sentence encoders for Persona-Plug: text -> one vector. The history encoder is frozen, so its
+// per-item vectors are computed once (embed_user) and cached. Two kinds:
+//  - the frozen LLM itself: masked mean of its final hidden states, L2-normalised (always
+//    available; the default, so the real stories260K is then the whole stack);
+//  - a BERT-family encoder (BGE, Contriever) loaded from an HF folder.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pplug/llama_model.h"
+#include "pplug/text_encoder.h"
+#include "pplug/tokenizer.h"
+
+namespace pplug {
+
+class SentenceEncoder {
+ public:
+  virtual ~SentenceEncoder() = default;
+  // (N, dim()) float32, L2-normalised rows, no autograd. `as_query` marks task inputs (an
+  // encoder may prepend a query instruction to them).
+  virtual torch::Tensor encode(const std::vector<std::string>& texts, bool as_query) const = 0;
+  virtual int64_t dim() const = 0;
+  // "llm" or "bert".
+  virtual std::string kind() const = 0;
+  // Identifies the exact weights (plug-in checkpoints record it and refuse another encoder).
+  virtual std::string fingerprint() const = 0;
+};
+
+struct LlmEncoderOptions {
+  int max_tokens = 128;  // tokens per text (BOS included); longer texts keep their beginning
+  int batch_size = 16;   // texts per forward pass (sorted by length to limit padding)
+};
+
+std::shared_ptr<SentenceEncoder> make_llm_encoder(std::shared_ptr<const LlamaModel> model,
+                                                  std::shared_ptr<const Tokenizer> tokenizer,
+                                                  LlmEncoderOptions options = {});
+std::shared_ptr<SentenceEncoder> make_bert_encoder(std::shared_ptr<BertEncoder> encoder);
+
+}  // namespace pplug

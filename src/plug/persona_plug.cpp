@@ -1,0 +1,173 @@
+// PersonaPlug: user embedding, soft tokens and personalized generation.
+#include "pplug/persona_plug.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <mutex>
+
+#include "models/tensor_fingerprint.h"
+#include "plug/plugin_impl.h"
+#include "pplug/error.h"
+#include "pplug/lamp_retrieval.h"
+#include "pplug/lamp_task.h"
+
+namespace pplug {
+
+const char* to_string(AggregatorKind kind) {
+  switch (kind) {
+    case AggregatorKind::kAttention: return "attention";
+    case AggregatorKind::kLearnedTemperature: return "learned-temperature";
+    case AggregatorKind::kMean: return "mean";
+  }
+  return "attention";
+}
+
+AggregatorKind parse_aggregator(const std::string& name) {
+  if (name == "attention") return AggregatorKind::kAttention;
+  if (name == "learned-temperature") return AggregatorKind::kLearnedTemperature;
+  if (name == "mean") return AggregatorKind::kMean;
+  throw InvalidArgument("unknown aggregator '" + name +
+                        "' (expected attention, learned-temperature or mean)");
+}
+
+namespace detail {
+
+double embedding_norm_scale(const LlamaModel& model) {
+  // The soft tokens should look like tokens to the frozen LLM: give them the mean L2 norm of its
+  // token-embedding rows (the reference hard-codes FlanT5-XXL's value, 539.97, instead).
+  c10::InferenceMode guard;
+  return model.embedding_matrix().to(at::kFloat).norm(2, 1).mean().item<double>();
+}
+
+}  // namespace detail
+
+PersonaPlug::PersonaPlug(LoadedModel llm, std::shared_ptr<const SentenceEncoder> encoder,
+                         PluginConfig config, uint64_t seed)
+    : llm_(std::move(llm)), encoder_(std::move(encoder)), config_(std::move(config)) {
+  if (!llm_.model || !llm_.tokenizer) {
+    throw InvalidArgument("PersonaPlug needs an LLM with its tokenizer");
+  }
+  if (!encoder_) throw InvalidArgument("PersonaPlug needs a sentence encoder");
+  if (config_.encoder_dim != 0 && config_.encoder_dim != encoder_->dim()) {
+    throw MismatchError("plug-in expects encoder dimension " + std::to_string(config_.encoder_dim) +
+                        ", the encoder has " + std::to_string(encoder_->dim()));
+  }
+  if (config_.llm_dim != 0 && config_.llm_dim != llm_.model->hidden_size()) {
+    throw MismatchError("plug-in expects LLM hidden size " + std::to_string(config_.llm_dim) +
+                        ", the model has " + std::to_string(llm_.model->hidden_size()));
+  }
+  if (config_.max_history < 1) throw InvalidArgument("plug-in: max_history must be >= 1");
+  config_.encoder_dim = encoder_->dim();
+  config_.llm_dim = llm_.model->hidden_size();
+  if (config_.item_template.empty()) config_.item_template = default_item_template(config_.task);
+  if (!config_.task.empty()) lamp::parse_task(config_.task);  // validates the name
+  scale_ = detail::embedding_norm_scale(*llm_.model);
+  impl_ = std::make_unique<Impl>();
+  torch::manual_seed(seed);
+  impl_->module = detail::PluginModule(config_, scale_);
+  impl_->generator = std::make_unique<Generator>(llm_.model, llm_.tokenizer);
+  refresh_fingerprint();
+}
+
+PersonaPlug::~PersonaPlug() = default;
+
+detail::PluginModuleImpl& PersonaPlug::train_module() const { return *impl_->module; }
+
+std::string PersonaPlug::fingerprint() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->fingerprint;
+}
+
+void PersonaPlug::refresh_fingerprint() {
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (const auto& p : impl_->module->named_parameters()) named.emplace_back(p.key(), p.value());
+  const std::string fp = "plugin-" + detail::fingerprint_tensors(named, encoder_->fingerprint());
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->fingerprint = fp;
+}
+
+std::string PersonaPlug::item_text(const HistoryItem& item) const {
+  return render_item_template(config_.item_template, item);
+}
+
+std::string PersonaPlug::query_text(const std::string& input) const {
+  if (config_.task.empty()) return input;
+  std::string q = lamp::retrieval_query(lamp::parse_task(config_.task), input);
+  return q.empty() ? input : q;
+}
+
+std::vector<int> PersonaPlug::prompt_ids(const std::string& input) const {
+  return llm_.tokenizer->encode(input + config_.answer_prefix);
+}
+
+UserEmbedding PersonaPlug::embed_user(const std::vector<HistoryItem>& history) const {
+  c10::InferenceMode guard;
+  const size_t keep = std::min<size_t>(history.size(), config_.max_history);
+  const size_t first = history.size() - keep;  // the most recent items come last in LaMP files
+  std::vector<std::string> texts;
+  UserEmbedding user;
+  texts.reserve(keep);
+  for (size_t i = first; i < history.size(); ++i) {
+    texts.push_back(item_text(history[i]));
+    user.item_ids_.push_back(history[i].id);
+  }
+  user.encoder_fingerprint_ = encoder_->fingerprint();
+  user.plugin_fingerprint_ = fingerprint();
+  if (texts.empty()) return user;
+  user.item_vectors_ = encoder_->encode(texts, /*as_query=*/false);
+  user.item_projections_ = impl_->module->project_items(user.item_vectors_).contiguous();
+  return user;
+}
+
+torch::Tensor PersonaPlug::soft_tokens(const UserEmbedding& user, const std::string& input) const {
+  return impl_->soft_tokens_batch(*this, {UserRequest{&user, input}}).tokens[0];
+}
+
+std::vector<float> PersonaPlug::attention_weights(const UserEmbedding& user,
+                                                  const std::string& input) const {
+  const auto out = impl_->soft_tokens_batch(*this, {UserRequest{&user, input}});
+  if (!out.weights.defined()) return {};
+  auto w = out.weights[0].narrow(0, 0, user.num_items()).contiguous();
+  return std::vector<float>(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+}
+
+torch::Tensor PersonaPlug::build_prefix(const torch::Tensor& soft,
+                                        const std::vector<int>& prompt) const {
+  const auto& model = *llm_.model;
+  std::vector<int64_t> ids;
+  ids.reserve(prompt.size() + 1);
+  ids.push_back(llm_.tokenizer->bos_id());
+  ids.insert(ids.end(), prompt.begin(), prompt.end());
+  auto embeds = model.embed(at::tensor(ids, at::kLong));  // (1 + T, d)
+  return at::cat({embeds.narrow(0, 0, 1), soft.to(model.dtype()), embeds.narrow(0, 1, ids.size() - 1)},
+                 0);
+}
+
+GenerationResult PersonaPlug::generate(const UserEmbedding& user, const std::string& input,
+                                       const GenerationOptions& options) const {
+  return generate(std::vector<UserRequest>{{&user, input}}, options).front();
+}
+
+std::vector<GenerationResult> PersonaPlug::generate(const std::vector<UserRequest>& requests,
+                                                    const GenerationOptions& options) const {
+  if (requests.empty()) return {};
+  c10::InferenceMode guard;
+  const auto soft = impl_->soft_tokens_batch(*this, requests).tokens;  // (B, n_soft, d)
+  std::vector<EmbeddedPrompt> prompts;
+  std::vector<std::vector<int>> ids;
+  prompts.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    ids.push_back(prompt_ids(requests[i].input));
+    if (ids.back().empty()) throw InvalidArgument("generate: request " + std::to_string(i) + " is empty");
+    prompts.push_back({build_prefix(soft[i], ids.back()), ids.back().back()});
+  }
+  auto results = impl_->generator->generate_embedded(prompts, options);
+  for (size_t i = 0; i < results.size(); ++i) {
+    results[i].prompt_ids = {llm_.tokenizer->bos_id()};
+    results[i].prompt_ids.insert(results[i].prompt_ids.end(), ids[i].begin(), ids[i].end());
+  }
+  return results;
+}
+
+}  // namespace pplug

@@ -1,0 +1,201 @@
+// Plug-in folders: manifest.json (format, config, fingerprints of the base LLM and encoder) and
+// plugin.safetensors (the module's parameters under their names). Saved atomically.
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+#include <torch/nn/module.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+#include <set>
+
+#include "plug/plugin_impl.h"
+#include "pplug/error.h"
+#include "pplug/safetensors.h"
+#include "util/file_io.h"
+
+namespace pplug {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kFormat = "pplug-plugin";
+constexpr int kFormatVersion = 1;
+
+json config_to_json(const PluginConfig& c) {
+  return {{"task", c.task},
+          {"num_persona_tokens", c.num_persona_tokens},
+          {"use_persona", c.use_persona},
+          {"use_instruction", c.use_instruction},
+          {"aggregator", to_string(c.aggregator)},
+          {"temperature", c.temperature},
+          {"top_k", c.top_k},
+          {"max_history", c.max_history},
+          {"item_template", c.item_template},
+          {"answer_prefix", c.answer_prefix},
+          {"encoder_dim", c.encoder_dim},
+          {"llm_dim", c.llm_dim}};
+}
+
+PluginConfig config_from_json(const json& j, const std::string& source) {
+  if (!j.is_object()) throw FormatError(source + ": 'config' is not an object");
+  static const std::set<std::string> known = {
+      "task",        "num_persona_tokens", "use_persona",   "use_instruction",
+      "aggregator",  "temperature",        "top_k",         "max_history",
+      "item_template", "answer_prefix",    "encoder_dim",   "llm_dim"};
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (known.count(it.key()) == 0) {
+      throw FormatError(source + ": unknown field 'config." + it.key() + "'");
+    }
+  }
+  auto need = [&](const char* key) -> const json& {
+    if (!j.contains(key)) throw FormatError(source + ": missing field 'config." + key + "'");
+    return j[key];
+  };
+  auto typed = [&](const char* key, bool ok, const char* what) -> const json& {
+    const json& v = need(key);
+    if (!ok) throw FormatError(source + ": field 'config." + key + "' must be " + what +
+                               ", got " + v.dump());
+    return v;
+  };
+  PluginConfig c;
+  c.task = typed("task", need("task").is_string(), "a string").get<std::string>();
+  c.num_persona_tokens = typed("num_persona_tokens", need("num_persona_tokens").is_number_integer(), "an integer").get<int>();
+  c.use_persona = typed("use_persona", need("use_persona").is_boolean(), "a boolean").get<bool>();
+  c.use_instruction = typed("use_instruction", need("use_instruction").is_boolean(), "a boolean").get<bool>();
+  c.aggregator = parse_aggregator(typed("aggregator", need("aggregator").is_string(), "a string").get<std::string>());
+  c.temperature = typed("temperature", need("temperature").is_number(), "a number").get<double>();
+  c.top_k = typed("top_k", need("top_k").is_number_integer(), "an integer").get<int>();
+  c.max_history = typed("max_history", need("max_history").is_number_integer(), "an integer").get<int>();
+  c.item_template = typed("item_template", need("item_template").is_string(), "a string").get<std::string>();
+  c.answer_prefix = typed("answer_prefix", need("answer_prefix").is_string(), "a string").get<std::string>();
+  c.encoder_dim = typed("encoder_dim", need("encoder_dim").is_number_integer(), "an integer").get<int64_t>();
+  c.llm_dim = typed("llm_dim", need("llm_dim").is_number_integer(), "an integer").get<int64_t>();
+  return c;
+}
+
+bool is_plugin_folder(const fs::path& dir) {
+  try {
+    const json j = json::parse(detail::read_file((dir / "manifest.json").string()));
+    return j.is_object() && j.value("format", "") == kFormat;
+  } catch (...) {
+    return false;
+  }
+}
+
+std::string unique_suffix() {
+  std::random_device rd;
+  return std::to_string(::getpid()) + "-" + std::to_string(rd());
+}
+
+}  // namespace
+
+void PersonaPlug::save(const std::string& dir) const {
+  const fs::path target(dir);
+  std::error_code ec;
+  if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target, ec) ||
+                                                            is_plugin_folder(target)))) {
+    throw InvalidArgument(dir + ": exists and is not a pplug plug-in folder; refusing to overwrite");
+  }
+  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  fs::create_directories(parent, ec);
+  const fs::path tmp = parent / (target.filename().string() + ".tmp-" + unique_suffix());
+  fs::create_directories(tmp, ec);
+  if (ec) throw Error(tmp.string() + ": cannot create: " + ec.message());
+  try {
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    for (const auto& p : impl_->module->named_parameters()) tensors.emplace_back(p.key(), p.value());
+    save_safetensors((tmp / "plugin.safetensors").string(), tensors, {{"format", kFormat}});
+    const json manifest = {
+        {"format", kFormat},
+        {"format_version", kFormatVersion},
+        {"config", config_to_json(config_)},
+        {"soft_token_scale", scale_},
+        {"plugin_fingerprint", fingerprint()},
+        {"llm",
+         {{"fingerprint", llm_.model->fingerprint()},
+          {"hidden_size", llm_.model->config().hidden_size},
+          {"num_hidden_layers", llm_.model->config().num_hidden_layers},
+          {"vocab_size", llm_.model->config().vocab_size}}},
+        {"encoder",
+         {{"kind", encoder_->kind()}, {"fingerprint", encoder_->fingerprint()}, {"dim", encoder_->dim()}}}};
+    detail::write_file_atomic((tmp / "manifest.json").string(), manifest.dump(2) + "\n");
+    // Swap folders: at every instant `dir` is either the complete old or the complete new one.
+    if (fs::exists(target)) {
+      const fs::path old = parent / (target.filename().string() + ".old-" + unique_suffix());
+      fs::rename(target, old);
+      fs::rename(tmp, target);
+      fs::remove_all(old, ec);
+    } else {
+      fs::rename(tmp, target);
+    }
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+}
+
+std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& dir, LoadedModel llm,
+                                               std::shared_ptr<const SentenceEncoder> encoder) {
+  const std::string manifest_path = (fs::path(dir) / "manifest.json").string();
+  json m;
+  try {
+    m = json::parse(detail::read_file(manifest_path));
+  } catch (const json::exception& e) {
+    throw FormatError(manifest_path + ": not valid JSON: " + e.what());
+  }
+  if (!m.is_object() || m.value("format", "") != kFormat) {
+    throw FormatError(manifest_path + ": not a pplug plug-in manifest (format != \"" +
+                      std::string(kFormat) + "\")");
+  }
+  if (!m.contains("format_version") || m["format_version"] != kFormatVersion) {
+    throw FormatError(manifest_path + ": unsupported format_version " +
+                      (m.contains("format_version") ? m["format_version"].dump() : "(missing)"));
+  }
+  for (const char* key : {"config", "llm", "encoder"}) {
+    if (!m.contains(key) || !m[key].is_object()) {
+      throw FormatError(manifest_path + ": missing object field '" + key + "'");
+    }
+  }
+  const PluginConfig config = config_from_json(m["config"], manifest_path);
+  if (!llm.model) throw InvalidArgument("PersonaPlug::load: no LLM given");
+  const std::string want_llm = m["llm"].value("fingerprint", "");
+  if (want_llm != llm.model->fingerprint()) {
+    throw MismatchError(dir + ": plug-in was trained for LLM " + want_llm + " (hidden_size " +
+                        m["llm"].value("hidden_size", json()).dump() + ", vocab_size " +
+                        m["llm"].value("vocab_size", json()).dump() + "), but the model given is " +
+                        llm.model->fingerprint() + " (hidden_size " +
+                        std::to_string(llm.model->hidden_size()) + ", vocab_size " +
+                        std::to_string(llm.model->config().vocab_size) + ")");
+  }
+  if (!encoder) throw InvalidArgument("PersonaPlug::load: no encoder given");
+  const std::string want_encoder = m["encoder"].value("fingerprint", "");
+  if (want_encoder != encoder->fingerprint()) {
+    throw MismatchError(dir + ": plug-in was trained with " + m["encoder"].value("kind", "?") +
+                        " encoder " + want_encoder + " (dim " +
+                        m["encoder"].value("dim", json()).dump() + "), but the encoder given is " +
+                        encoder->kind() + " " + encoder->fingerprint() + " (dim " +
+                        std::to_string(encoder->dim()) + ")");
+  }
+  auto plug = std::make_shared<PersonaPlug>(std::move(llm), std::move(encoder), config);
+  const std::string weights_path = (fs::path(dir) / "plugin.safetensors").string();
+  SafetensorsFile weights(weights_path);
+  std::set<std::string> expected;
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : plug->impl_->module->named_parameters()) {
+      expected.insert(p.key());
+      p.value().copy_(weights.get(p.key(), torch::kFloat32, p.value().sizes().vec()));
+    }
+  }
+  for (const auto& name : weights.names()) {
+    if (expected.count(name) == 0) {
+      throw FormatError(weights_path + ": unexpected tensor '" + name + "'");
+    }
+  }
+  plug->refresh_fingerprint();
+  return plug;
+}
+
+}  // namespace pplug

@@ -1,0 +1,108 @@
+#include "plug/plugin_module.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/init.h>
+
+#include <cmath>
+
+#include "pplug/error.h"
+
+namespace pplug::detail {
+
+TwoLayerMlpImpl::TwoLayerMlpImpl(int64_t in, int64_t hidden, int64_t out) {
+  fc1 = register_module("fc1", torch::nn::Linear(in, hidden));
+  fc2 = register_module("fc2", torch::nn::Linear(hidden, out));
+}
+
+torch::Tensor TwoLayerMlpImpl::forward(const torch::Tensor& x) {
+  return fc2->forward(at::gelu(fc1->forward(x)));
+}
+
+PluginModuleImpl::PluginModuleImpl(const PluginConfig& config, double scale)
+    : config_(config), scale_(scale) {
+  const int64_t de = config.encoder_dim, d = config.llm_dim;
+  if (de <= 0 || d <= 0) throw InvalidArgument("plug-in: encoder_dim and llm_dim must be set");
+  if (config.num_persona_tokens < 1) {
+    throw InvalidArgument("plug-in: num_persona_tokens must be >= 1, got " +
+                          std::to_string(config.num_persona_tokens));
+  }
+  if (!(config.temperature > 0)) {
+    throw InvalidArgument("plug-in: temperature must be positive, got " +
+                          std::to_string(config.temperature));
+  }
+  if (!config.use_persona && !config.use_instruction) {
+    throw InvalidArgument("plug-in: persona and instruction tokens cannot both be off");
+  }
+  if (!(scale > 0) || !std::isfinite(scale)) {
+    throw InvalidArgument("plug-in: soft-token scale must be positive and finite");
+  }
+  persona_proj = register_module("persona_proj", TwoLayerMlp(de, d, config.num_persona_tokens * d));
+  instruction_proj = register_module("instruction_proj", TwoLayerMlp(de, d, d));
+  instruction = register_parameter("instruction", at::randn({de}) / std::sqrt(double(de)));
+  input_adapter = register_module("input_adapter", torch::nn::Linear(de, de));
+  // Zero init: training starts from the frozen encoder's own similarity.
+  {
+    torch::NoGradGuard no_grad;
+    input_adapter->weight.zero_();
+    input_adapter->bias.zero_();
+  }
+  log_temperature = register_parameter(
+      "log_temperature", at::full({1}, std::log(config.temperature)),
+      /*requires_grad=*/config.aggregator == AggregatorKind::kLearnedTemperature);
+}
+
+int64_t PluginModuleImpl::num_soft_tokens() const {
+  return (config_.use_instruction ? 1 : 0) + (config_.use_persona ? config_.num_persona_tokens : 0);
+}
+
+torch::Tensor PluginModuleImpl::project_items(const torch::Tensor& items) {
+  return persona_proj->forward(items);
+}
+
+torch::Tensor PluginModuleImpl::adapt_query(const torch::Tensor& query) {
+  auto q = query + input_adapter->forward(query);
+  return q / q.norm(2, -1, true).clamp_min(1e-12);
+}
+
+torch::Tensor PluginModuleImpl::normalize_tokens(const torch::Tensor& x) const {
+  return x * (scale_ / x.norm(2, -1, true).clamp_min(1e-6));
+}
+
+SoftTokens PluginModuleImpl::forward(const torch::Tensor& items, const torch::Tensor& projections,
+                                     const torch::Tensor& mask, const torch::Tensor& query) {
+  const int64_t B = query.size(0), d = config_.llm_dim;
+  std::vector<torch::Tensor> parts;
+  SoftTokens out;
+  if (config_.use_instruction) {
+    auto inst = instruction_proj->forward(instruction);            // (d)
+    parts.push_back(normalize_tokens(inst).view({1, 1, d}).expand({B, 1, d}));
+  }
+  if (config_.use_persona) {
+    const auto fmask = mask.to(at::kFloat);                         // (B, N)
+    torch::Tensor weights;
+    if (config_.aggregator == AggregatorKind::kMean) {
+      weights = fmask / fmask.sum(1, true).clamp_min(1.0);
+    } else {
+      auto q = adapt_query(query);                                  // (B, d_e)
+      auto sim = at::bmm(items, q.unsqueeze(-1)).squeeze(-1);      // (B, N) cosine
+      auto visible = mask;
+      if (config_.top_k > 0 && config_.top_k < items.size(1)) {
+        auto ranked = sim.masked_fill(mask.logical_not(), -1e9);
+        auto kth = std::get<0>(ranked.topk(config_.top_k, 1)).narrow(1, config_.top_k - 1, 1);
+        visible = mask.logical_and(ranked >= kth);
+      }
+      auto logits = (sim / log_temperature.exp()).masked_fill(visible.logical_not(), -1e9);
+      // A user with no history gets all-zero weights (and so a zero persona token).
+      weights = at::softmax(logits, 1) * visible.any(1, true).to(at::kFloat);
+    }
+    const int64_t np = config_.num_persona_tokens;
+    auto persona = at::bmm(weights.unsqueeze(1), projections).view({B, np, d});  // (B, np, d)
+    parts.push_back(normalize_tokens(persona) *
+                    (weights.sum(1) > 0).to(at::kFloat).view({B, 1, 1}));
+    out.weights = weights;
+  }
+  out.tokens = at::cat(parts, 1);
+  return out;
+}
+
+}  // namespace pplug::detail

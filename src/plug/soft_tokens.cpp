@@ -1,0 +1,55 @@
+// Batched soft-token computation for inference.
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include "plug/plugin_impl.h"
+#include "pplug/error.h"
+
+namespace pplug {
+
+detail::SoftTokens PersonaPlug::Impl::soft_tokens_batch(
+    const PersonaPlug& plug, const std::vector<UserRequest>& requests) const {
+  c10::InferenceMode guard;
+  const auto B = static_cast<int64_t>(requests.size());
+  const int64_t de = plug.config().encoder_dim;
+  const int64_t pd = plug.config().num_persona_tokens * plug.config().llm_dim;
+  const std::string encoder_fp = plug.encoder().fingerprint();
+  const std::string plugin_fp = plug.fingerprint();
+  std::vector<std::string> queries;
+  int64_t longest = 1;
+  for (int64_t b = 0; b < B; ++b) {
+    const UserEmbedding* user = requests[b].user;
+    if (user == nullptr) throw InvalidArgument("request " + std::to_string(b) + " has no user");
+    if (user->num_items() > 0 && user->encoder_fingerprint() != encoder_fp) {
+      throw MismatchError("user embedding of request " + std::to_string(b) +
+                          " was made with encoder " + user->encoder_fingerprint() +
+                          ", this plug-in uses " + encoder_fp + "; embed the user again");
+    }
+    if (user->num_items() > 0 && user->item_vectors().size(1) != de) {
+      throw MismatchError("user embedding of request " + std::to_string(b) + " has " +
+                          std::to_string(user->item_vectors().size(1)) +
+                          "-d item vectors, the encoder makes " + std::to_string(de));
+    }
+    longest = std::max(longest, user->num_items());
+    queries.push_back(plug.query_text(requests[b].input));
+  }
+  auto items = at::zeros({B, longest, de});
+  auto projections = at::zeros({B, longest, pd});
+  auto mask = at::zeros({B, longest}, at::kBool);
+  for (int64_t b = 0; b < B; ++b) {
+    const UserEmbedding& user = *requests[b].user;
+    const int64_t n = user.num_items();
+    if (n == 0) continue;
+    items[b].narrow(0, 0, n).copy_(user.item_vectors());
+    // Embeddings made by another version of this plug-in (same encoder) stay usable: only the
+    // projections depend on the plug-in weights, and they are cheap to redo.
+    auto proj = user.plugin_fingerprint() == plugin_fp ? user.item_projections()
+                                                       : module->project_items(user.item_vectors());
+    projections[b].narrow(0, 0, n).copy_(proj);
+    mask[b].narrow(0, 0, n).fill_(true);
+  }
+  auto query_vectors = plug.encoder().encode(queries, /*as_query=*/true);  // (B, d_e)
+  return module->forward(items, projections, mask, query_vectors);
+}
+
+}  // namespace pplug

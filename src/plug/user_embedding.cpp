@@ -1,0 +1,81 @@
+// UserEmbedding serialisation: safetensors bytes whose metadata carries ids and fingerprints.
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include "pplug/error.h"
+#include "pplug/persona_plug.h"
+#include "pplug/safetensors.h"
+#include "util/file_io.h"
+
+namespace pplug {
+namespace {
+constexpr const char* kFormat = "pplug-user-embedding";
+constexpr int kVersion = 1;
+}  // namespace
+
+std::string UserEmbedding::to_bytes() const {
+  nlohmann::json ids = item_ids_;
+  std::map<std::string, std::string> meta = {{"format", kFormat},
+                                             {"format_version", std::to_string(kVersion)},
+                                             {"item_ids", ids.dump()},
+                                             {"encoder_fingerprint", encoder_fingerprint_},
+                                             {"plugin_fingerprint", plugin_fingerprint_}};
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  if (item_vectors_.defined()) {
+    tensors.emplace_back("item_vectors", item_vectors_);
+    tensors.emplace_back("item_projections", item_projections_);
+  }
+  return serialize_safetensors(tensors, meta);
+}
+
+UserEmbedding UserEmbedding::from_bytes(const std::string& bytes, const std::string& source) {
+  SafetensorsFile file = SafetensorsFile::from_bytes(bytes, source);
+  {
+    const auto& meta = file.metadata();
+    auto field = [&](const char* key) -> const std::string& {
+      const auto it = meta.find(key);
+      if (it == meta.end()) throw FormatError(source + ": missing metadata field '" + key + "'");
+      return it->second;
+    };
+    if (field("format") != kFormat) {
+      throw FormatError(source + ": not a user embedding (format '" + field("format") + "')");
+    }
+    if (field("format_version") != std::to_string(kVersion)) {
+      throw FormatError(source + ": unsupported format_version " + field("format_version"));
+    }
+    UserEmbedding user;
+    user.encoder_fingerprint_ = field("encoder_fingerprint");
+    user.plugin_fingerprint_ = field("plugin_fingerprint");
+    nlohmann::json ids;
+    try {
+      ids = nlohmann::json::parse(field("item_ids"));
+      user.item_ids_ = ids.get<std::vector<std::string>>();
+    } catch (const nlohmann::json::exception& e) {
+      throw FormatError(source + ": metadata item_ids is not a JSON string array");
+    }
+    if (!user.item_ids_.empty()) {
+      if (!file.contains("item_vectors") || !file.contains("item_projections")) {
+        throw FormatError(source + ": missing item_vectors or item_projections");
+      }
+      user.item_vectors_ = file.get("item_vectors", torch::kFloat32);
+      user.item_projections_ = file.get("item_projections", torch::kFloat32);
+      const auto n = static_cast<int64_t>(user.item_ids_.size());
+      if (user.item_vectors_.dim() != 2 || user.item_vectors_.size(0) != n ||
+          user.item_projections_.dim() != 2 || user.item_projections_.size(0) != n) {
+        throw FormatError(source + ": tensor rows disagree with the " + std::to_string(n) +
+                          " item ids");
+      }
+    }
+    return user;
+  }
+}
+
+void UserEmbedding::save(const std::string& path) const {
+  detail::write_file_atomic(path, to_bytes());
+}
+
+UserEmbedding UserEmbedding::load(const std::string& path) {
+  return from_bytes(detail::read_file(path), path);
+}
+
+}  // namespace pplug
