@@ -16,11 +16,11 @@
 namespace pplug {
 
 struct GenerationOptions {
-  int max_new_tokens = 64;   // upper bound on generated tokens per sequence (> 0)
-  float temperature = 0.0f;  // 0 = greedy (argmax); > 0 samples from softmax(logits / T)
-  int top_k = 0;             // sampling keeps the k most likely tokens; 0 = all
-  float top_p = 1.0f;        // sampling keeps the smallest set with mass >= p; 1 = all
-  int num_beams = 1;         // > 1 = beam search (deterministic; sampling options ignored)
+  int max_new_tokens = 64;      // upper bound on generated tokens per sequence (> 0)
+  float temperature = 0.0f;     // 0 = greedy (argmax); > 0 samples from softmax(logits / T)
+  int top_k = 0;                // sampling keeps the k most likely tokens; 0 = all
+  float top_p = 1.0f;           // sampling keeps the smallest set with mass >= p; 1 = all
+  int num_beams = 1;            // > 1 = beam search (deterministic; sampling options ignored)
   float length_penalty = 1.0f;  // beam search ranks by sum(log p) / length^penalty
   uint64_t seed = 0;            // seed of the sampling generator (same seed, same output)
   bool stop_at_eos = true;      // stop a sequence when it produces the tokenizer's EOS
@@ -34,11 +34,12 @@ enum class FinishReason { kLength, kEos, kStopString, kCallback };
 const char* to_string(FinishReason reason);
 
 struct GenerationResult {
-  std::vector<int> prompt_ids;     // the prompt as fed (BOS included); empty for embedding prompts
-  std::vector<int> generated_ids;  // generated tokens (EOS excluded; up to the one completing a stop string)
-  std::string text;                // decoded continuation (cut before a stop string)
+  std::vector<int> prompt_ids;  // the prompt as fed (BOS included); empty for embedding prompts
+  std::vector<int>
+      generated_ids;  // generated tokens (EOS excluded; up to the one completing a stop string)
+  std::string text;   // decoded continuation (cut before a stop string)
   FinishReason finish_reason = FinishReason::kLength;
-  double log_prob = 0.0;           // sum of log-probabilities of generated_ids under the model
+  double log_prob = 0.0;  // sum of log-probabilities of generated_ids under the model
 };
 
 // A prompt given as embeddings: `embeds` (T, d) is fed as is; `anchor_id`, when >= 0, is the
@@ -65,6 +66,12 @@ class Generator {
   // Prompts given as embeddings (e.g. [BOS][soft tokens][prompt]).
   std::vector<GenerationResult> generate_embedded(const std::vector<EmbeddedPrompt>& prompts,
                                                   const GenerationOptions& options) const;
+  // Log-probability of each candidate continuation (token ids, scored in full) after each
+  // prompt: result[p][c]. The prompt is run once and its cache shared by the candidates. Used
+  // to pick among a task's labels (rank classification).
+  std::vector<std::vector<double>> score_candidates(
+      const std::vector<EmbeddedPrompt>& prompts,
+      const std::vector<std::vector<int>>& candidates) const;
 
   const LlamaModel& model() const { return *model_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }

@@ -6,7 +6,12 @@
 // cache is differentiable with respect to `inputs_embeds`, so a plug-in can be trained through it.
 //
 // Thread safety: a LlamaModel is immutable after construction; forward() may be called from
-// several threads at once as long as each uses its own KVCache.
+// several threads at once as long as each uses its own KVCache (copies of a KVCache share its
+// storage, so they count as the same cache).
+//
+// Speed: a step of one new token per sequence with a cache and no gradient (decoding) runs on
+// hand-written kernels that read each weight once, in its stored dtype, with float32
+// activations and preallocated buffers held by the cache; everything else uses ATen ops.
 #pragma once
 
 #include <torch/types.h>
@@ -43,16 +48,18 @@ class KVCache {
   std::vector<torch::Tensor> values_;  // per layer (B, KV, capacity, hd)
   torch::Tensor mask_;                 // (B, capacity) int64, 1 = real token
   torch::Tensor next_position_;        // (B) int64, RoPE position of the next real token
+  torch::Tensor scratch_;  // float32 work buffers of the one-token decode step; sized on first use
 };
 
 struct ForwardOptions {
-  bool return_hidden = false;      // also return the final (normed) hidden states
-  bool last_logits_only = false;   // logits of the last position only: (B, 1, V)
-  bool skip_logits = false;        // no output head at all (encoders need only hidden states)
+  bool return_hidden = false;     // also return the final (normed) hidden states
+  bool last_logits_only = false;  // logits of the last position only: (B, 1, V)
+  bool skip_logits = false;       // no output head at all (encoders need only hidden states)
 };
 
 struct ForwardOutput {
-  torch::Tensor logits;  // (B, T, V) float32, or (B, 1, V) with last_logits_only; undefined if skipped
+  torch::Tensor
+      logits;  // (B, T, V) float32, or (B, 1, V) with last_logits_only; undefined if skipped
   torch::Tensor hidden;  // (B, T, d) in the compute dtype; undefined unless return_hidden
 };
 
@@ -89,18 +96,23 @@ class LlamaModel {
  private:
   friend class KVCache;
   struct Layer {
-    torch::Tensor attn_norm;  // (d)
-    torch::Tensor w_qkv;      // (q_dim + 2 kv_dim, d): q, k, v projections fused
-    torch::Tensor w_o;        // (d, q_dim)
-    torch::Tensor ffn_norm;   // (d)
-    torch::Tensor w_gate_up;  // (2 hidden, d): gate and up projections fused
-    torch::Tensor w_down;     // (d, hidden)
+    torch::Tensor attn_norm;      // (d)
+    torch::Tensor w_qkv;          // (q_dim + 2 kv_dim, d): q, k, v projections fused
+    torch::Tensor w_o;            // (d, q_dim)
+    torch::Tensor ffn_norm;       // (d)
+    torch::Tensor w_gate_up;      // (2 hidden, d): gate and up projections fused
+    torch::Tensor w_down;         // (d, hidden)
+    torch::Tensor attn_norm_f32;  // (d) float32 copies for the decode kernels (aliases if f32)
+    torch::Tensor ffn_norm_f32;   // (d)
   };
 
   torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
   torch::Tensor attention(const Layer& layer, int64_t index, const torch::Tensor& x,
                           const torch::Tensor& cos, const torch::Tensor& sin,
                           const torch::Tensor& mask_bias, KVCache* cache) const;
+  // The fast path of forward() for T = 1 with a cache and no gradient; mask (B, 1) int64.
+  ForwardOutput decode_step(const torch::Tensor& inputs_embeds, const torch::Tensor& mask,
+                            KVCache& cache, const ForwardOptions& options) const;
 
   LlamaConfig config_;
   torch::Dtype dtype_;
@@ -108,8 +120,11 @@ class LlamaModel {
   torch::Tensor lm_head_;       // (V, d); same storage as embed_tokens_ when tied
   torch::Tensor final_norm_;    // (d)
   std::vector<Layer> layers_;
-  torch::Tensor rope_cos_;      // (max_pos, hd) compute dtype
-  torch::Tensor rope_sin_;      // (max_pos, hd)
+  torch::Tensor rope_cos_;        // (max_pos, hd) compute dtype
+  torch::Tensor rope_sin_;        // (max_pos, hd)
+  torch::Tensor final_norm_f32_;  // (d) float32 (aliases final_norm_ for float32 models)
+  torch::Tensor rope_cos_f32_;    // (max_pos, hd) float32 (aliases rope_cos_ for float32 models)
+  torch::Tensor rope_sin_f32_;    // (max_pos, hd) float32
   std::string fingerprint_;
 };
 

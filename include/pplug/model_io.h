@@ -52,9 +52,9 @@ void save_hf_model(const RawModel& model, const std::string& dir,
                    const std::string& tokenizer_path = "");
 // Writes a llama2.c version-0 checkpoint (the inverse of read_llama2c).
 void save_llama2c(const RawModel& model, const std::string& path);
-// Random weights of the given shape (for tests and benchmarks): normal(0, 0.02) matrices,
+// Random weights of the given shape (for tests and benchmarks): normal(0, init_std) matrices,
 // unit norm weights, deterministic for a seed.
-RawModel random_model(const LlamaConfig& config, uint64_t seed);
+RawModel random_model(const LlamaConfig& config, uint64_t seed, double init_std = 0.02);
 
 // The tokenizer that belongs to a model path (rules above); throws FormatError when there is
 // none or more than one candidate.

@@ -4,9 +4,10 @@
 //   UserEmbedding user = plug.embed_user(history);   // once per user; save it, reuse it
 //   GenerationResult r = plug.generate(user, input, options);
 //
-// LLM input: [BOS] [I] [P_1..P_np] prompt answer_prefix -> continuation. I is a task-level
-// instruction token; P is the input-aware weighted sum of the projected history vectors. Every
-// soft token is scaled to the mean norm of the LLM's token embeddings.
+// LLM input: [BOS] [I] [P_1..P_np] prompt answer_prefix -> continuation (the reference's
+// placement; PluginConfig::placement can move the soft tokens just before answer_prefix). I is a
+// task-level instruction token; P is the input-aware weighted sum of the projected history vectors.
+// Every soft token is scaled to the mean norm of the LLM's token embeddings.
 //
 // Thread safety: after construction (or load) a PersonaPlug is read-only: embed_user() and
 // generate() may be called concurrently from any number of threads on one shared instance and
@@ -94,6 +95,10 @@ class PersonaPlug {
   std::vector<GenerationResult> generate(const std::vector<UserRequest>& requests,
                                          const GenerationOptions& options) const;
 
+  // The LLM inputs of a batch of requests (what generate() feeds the model): [BOS], soft tokens
+  // and prompt as embeddings, for custom decoding such as Generator::score_candidates().
+  std::vector<EmbeddedPrompt> embedded_prompts(const std::vector<UserRequest>& requests) const;
+
   // The text of a history item under this plug-in's template.
   std::string item_text(const HistoryItem& item) const;
   // The part of a task input the input encoder sees (e.g. the description of a LaMP-2 input).
@@ -111,8 +116,12 @@ class PersonaPlug {
   void refresh_fingerprint();
   // The trainable module (for the trainer; see src/plug/plugin_module.h).
   detail::PluginModuleImpl& train_module() const;
-  // Builds the LLM input embeddings [BOS][soft][prompt]: (T, d) in the LLM's compute dtype.
-  torch::Tensor build_prefix(const torch::Tensor& soft_tokens, const std::vector<int>& prompt) const;
+  // Index in [BOS] + prompt before which the soft tokens go (config().placement).
+  int64_t soft_token_offset(size_t prompt_length) const;
+  // Builds the LLM input embeddings (T, d) in the LLM's compute dtype: [BOS][soft][prompt], or
+  // with the soft tokens just before the answer cue (config().placement).
+  torch::Tensor build_prefix(const torch::Tensor& soft_tokens,
+                             const std::vector<int>& prompt) const;
 
  private:
   struct Impl;

@@ -13,26 +13,43 @@ enum class AggregatorKind {
   kMean,                // uniform weights (the paper's ablation)
 };
 
+// Where the soft tokens enter the LLM input.
+enum class SoftTokenPlacement {
+  kAfterBos,      // [BOS] [I] [P] input answer_prefix (the reference's placement)
+  kBeforeAnswer,  // [BOS] input [I] [P] answer_prefix: next to the answer, which helps small
+                  // LLMs whose attention over a long prompt dilutes tokens far from the answer
+};
+
 struct PluginConfig {
-  std::string task;                 // LaMP task name it serves ("LaMP_2"); "" = plain text
-  int num_persona_tokens = 1;       // persona soft tokens P (reference: 1)
-  bool use_persona = true;          // false = ablation "persona token off"
-  bool use_instruction = true;      // false = ablation "instruction token off"
+  std::string task;             // LaMP task name it serves ("LaMP_2"); "" = plain text
+  int num_persona_tokens = 1;   // persona soft tokens P (reference: 1)
+  bool use_persona = true;      // false = ablation "persona token off"
+  bool use_instruction = true;  // false = ablation "instruction token off"
   AggregatorKind aggregator = AggregatorKind::kAttention;
-  double temperature = 1.0;         // T of the attention (initial T when learned)
-  int top_k = 0;                    // only the k most similar items are aggregated; 0 = all
-  int max_history = 512;            // the most recent items kept per user (reference: 512)
+  double temperature = 1.0;  // T of the attention (initial T when learned)
+  int top_k = 0;             // only the k most similar items are aggregated; 0 = all
+  int max_history = 512;     // the most recent items kept per user (reference: 512)
   // History item text template, "{field}" placeholders; "" = the task's default, which includes
   // the user's past labels (LaMP-2 tag, LaMP-3 score).
   std::string item_template;
   // Text put between the task input and the answer (decoder-only LLMs need a cue to answer).
   std::string answer_prefix = "\nAnswer:";
+  SoftTokenPlacement placement = SoftTokenPlacement::kAfterBos;  // see SoftTokenPlacement
+  // Targets end with the tokenizer's EOS, so the model learns to stop. Off for LLMs that never
+  // saw EOS in pretraining (llama2.c's TinyStories models): there the EOS term dominates the loss.
+  bool end_with_eos = true;
+  // LLM tokens of the task input at most; longer inputs keep their end, where every LaMP
+  // template puts the content (the instruction comes first). Reference: 256 FlanT5 tokens.
+  int max_input_tokens = 384;
   // Filled in from the models when the plug-in is created (checked when it is loaded):
   int64_t encoder_dim = 0;  // d_e
   int64_t llm_dim = 0;      // d
 };
 
 const char* to_string(AggregatorKind kind);
+const char* to_string(SoftTokenPlacement placement);
+// "after-bos" | "before-answer"; throws InvalidArgument otherwise.
+SoftTokenPlacement parse_placement(const std::string& name);
 // "attention" | "learned-temperature" | "mean"; throws InvalidArgument otherwise.
 AggregatorKind parse_aggregator(const std::string& name);
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@
 #include "pplug/tokenizer.h"
 
 namespace pplug {
+
+struct LoadedModel;
 
 class SentenceEncoder {
  public:
@@ -40,5 +43,14 @@ std::shared_ptr<SentenceEncoder> make_llm_encoder(std::shared_ptr<const LlamaMod
                                                   std::shared_ptr<const Tokenizer> tokenizer,
                                                   LlmEncoderOptions options = {});
 std::shared_ptr<SentenceEncoder> make_bert_encoder(std::shared_ptr<BertEncoder> encoder);
+
+// The history encoder named by a command line or a trainer: "" = the frozen `llm` itself
+// (make_llm_encoder with default options; needs its tokenizer), otherwise an HF BERT folder
+// loaded with `bert_options`, or with BGE's settings when none are given (CLS pooling,
+// L2-normalised, query instruction "Represent this sentence for searching relevant passages: ").
+// Throws InvalidArgument when the LLM has no tokenizer, FormatError for a bad BERT folder.
+std::shared_ptr<SentenceEncoder> load_sentence_encoder(
+    const std::string& encoder_dir, const LoadedModel& llm,
+    std::optional<TextEncoderOptions> bert_options = std::nullopt);
 
 }  // namespace pplug

@@ -1,9 +1,12 @@
-// pplug generate: continue a prompt with a frozen model.
+// pplug generate: continue a prompt with a frozen model, or, with --plugin, answer a task input
+// personalized for a user (history embedded on the fly with --history, or loaded with --user).
 #include <iostream>
 #include <memory>
 
 #include "cli/cli_common.h"
+#include "cli/cli_plugin.h"
 #include "cli/commands.h"
+#include "pplug/error.h"
 #include "pplug/generation.h"
 
 namespace pplug::cli {
@@ -16,12 +19,29 @@ struct GenerateArgs {
   bool print_ids = false;
   bool stream = false;
   std::vector<std::string> stop;
+  // Personalization (all empty = plain generation).
+  std::string plugin, encoder, history, id, user;
 };
 
+// The user of a personalized run and, for a LaMP question picked with --id, its input.
+UserEmbedding personal_user(const GenerateArgs& a, const PersonaPlug& plug, std::string* input) {
+  if (!a.history.empty()) {
+    HistoryFile history = read_history_file(a.history, a.id, plug.config().task);
+    *input = std::move(history.input);
+    return plug.embed_user(history.items);
+  }
+  if (!a.user.empty()) return UserEmbedding::load(a.user);
+  throw InvalidArgument("--plugin " + a.plugin +
+                        ": give the user as --history FILE or --user FILE");
+}
+
 void run_generate(const GenerateArgs& a) {
+  if (a.prompt.empty() && (a.plugin.empty() || a.id.empty())) {
+    // Only a personalized run on a LaMP question (--history with --id) has a default prompt.
+    throw CLI::RequiredError("--prompt");
+  }
   set_threads(a.threads);
   const auto loaded = load_cli_model(a.model, a.tokenizer, a.dtype);
-  Generator generator(loaded.model, loaded.tokenizer);
   GenerationOptions options = a.gen;
   options.stop_strings = a.stop;
   if (a.stream) {
@@ -30,10 +50,20 @@ void run_generate(const GenerateArgs& a) {
       return true;
     };
   }
-  const auto result = generator.generate(a.prompt, options);
+  GenerationResult result;
+  if (a.plugin.empty()) {
+    Generator generator(loaded.model, loaded.tokenizer);
+    result = generator.generate(a.prompt, options);
+  } else {
+    const auto plug = load_cli_plugin(a.plugin, loaded, a.encoder);
+    std::string question_input;
+    const UserEmbedding user = personal_user(a, *plug, &question_input);
+    result = plug->generate(user, a.prompt.empty() ? question_input : a.prompt, options);
+  }
   if (!a.stream) std::cout << result.text;
   std::cout << "\n";
   if (a.print_ids) {
+    // Personalized runs report [BOS] prompt (the soft tokens have no ids) then the generated ids.
     std::string line;
     for (int id : result.prompt_ids) line += std::to_string(id) + " ";
     for (int id : result.generated_ids) line += std::to_string(id) + " ";
@@ -46,11 +76,14 @@ void run_generate(const GenerateArgs& a) {
 
 void register_generate(CLI::App& app) {
   auto args = std::make_shared<GenerateArgs>();
-  auto* cmd = app.add_subcommand("generate", "Continue a prompt with a frozen LLM");
+  auto* cmd = app.add_subcommand(
+      "generate", "Continue a prompt with a frozen LLM (personalized with --plugin)");
   cmd->add_option("--model", args->model,
                   "HF folder, llama2.c .bin, or a folder with one .bin and one .model")
       ->required();
-  cmd->add_option("--prompt", args->prompt, "Prompt text (BOS is added)")->required();
+  cmd->add_option("--prompt", args->prompt,
+                  "Prompt text (BOS is added); with --plugin the task input (default: the input "
+                  "of question --id)");
   cmd->add_option("--tokenizer", args->tokenizer, "SentencePiece model (default: beside --model)");
   cmd->add_option("--max-new-tokens", args->gen.max_new_tokens, "Tokens to generate at most")
       ->capture_default_str();
@@ -65,6 +98,21 @@ void register_generate(CLI::App& app) {
   cmd->add_flag("--print-ids", args->print_ids,
                 "Print all token ids (BOS, prompt, generated) as the last line");
   cmd->add_flag("--stream", args->stream, "Print text as it is generated");
+  auto* plugin = cmd->add_option("--plugin", args->plugin,
+                                 "Plug-in folder: personalize the answer for a user");
+  auto* encoder = cmd->add_option("--encoder", args->encoder,
+                                  "History encoder of the plug-in: HF BERT folder (default: the "
+                                  "LLM itself)");
+  auto* history = cmd->add_option(
+      "--history", args->history,
+      "The user's history: JSON array of profile items, or a LaMP questions file (with --id)");
+  auto* id = cmd->add_option("--id", args->id, "Question id whose profile is the history");
+  auto* user = cmd->add_option("--user", args->user, "A user embedding saved by `pplug embed`");
+  encoder->needs(plugin);
+  history->needs(plugin);
+  user->needs(plugin);
+  id->needs(history);
+  history->excludes(user);
   cmd->callback([args] { run_generate(*args); });
 }
 

@@ -14,5 +14,9 @@ void register_score(CLI::App& app);
 void register_retrieve(CLI::App& app);
 void register_prompt(CLI::App& app);
 void register_synth(CLI::App& app);
+void register_train(CLI::App& app);
+void register_eval(CLI::App& app);
+void register_embed(CLI::App& app);
+void register_plugin_init(CLI::App& app);
 
 }  // namespace pplug::cli

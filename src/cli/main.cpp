@@ -16,6 +16,10 @@ int main(int argc, char** argv) {
   pplug::cli::register_retrieve(app);
   pplug::cli::register_prompt(app);
   pplug::cli::register_synth(app);
+  pplug::cli::register_embed(app);
+  pplug::cli::register_plugin_init(app);
+  pplug::cli::register_train(app);
+  pplug::cli::register_eval(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

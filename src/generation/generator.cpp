@@ -1,7 +1,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <torch/csrc/autograd/grad_mode.h>
 #include <c10/core/InferenceMode.h>
+#include <torch/csrc/autograd/grad_mode.h>
 
 #include <algorithm>
 #include <cmath>
@@ -16,10 +16,14 @@ namespace pplug {
 
 const char* to_string(FinishReason reason) {
   switch (reason) {
-    case FinishReason::kLength: return "length";
-    case FinishReason::kEos: return "eos";
-    case FinishReason::kStopString: return "stop_string";
-    case FinishReason::kCallback: return "callback";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kEos:
+      return "eos";
+    case FinishReason::kStopString:
+      return "stop_string";
+    case FinishReason::kCallback:
+      return "callback";
   }
   return "unknown";
 }
@@ -29,10 +33,9 @@ Generator::Generator(std::shared_ptr<const LlamaModel> model,
     : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
   if (!model_ || !tokenizer_) throw InvalidArgument("Generator needs a model and a tokenizer");
   if (tokenizer_->vocab_size() != model_->config().vocab_size) {
-    throw MismatchError(tokenizer_->path() + ": tokenizer has " +
-                        std::to_string(tokenizer_->vocab_size()) +
-                        " pieces, the model's vocab_size is " +
-                        std::to_string(model_->config().vocab_size));
+    throw MismatchError(
+        tokenizer_->path() + ": tokenizer has " + std::to_string(tokenizer_->vocab_size()) +
+        " pieces, the model's vocab_size is " + std::to_string(model_->config().vocab_size));
   }
 }
 
@@ -76,8 +79,7 @@ std::vector<GenerationResult> Generator::generate_embedded(
     }
     if (e.size(0) >= model_->config().max_position_embeddings) {
       throw InvalidArgument("generate: prompt " + std::to_string(i) + " has " +
-                            std::to_string(e.size(0)) +
-                            " positions; the model allows fewer than " +
+                            std::to_string(e.size(0)) + " positions; the model allows fewer than " +
                             std::to_string(model_->config().max_position_embeddings));
     }
   }
@@ -241,9 +243,8 @@ GenerationResult Generator::beam_search(const EmbeddedPrompt& prompt, size_t ind
       beams.push_back({beams.front().ids, neg_inf, FinishReason::kLength});
     }
     if (static_cast<int64_t>(finished.size()) >= K) {
-      std::sort(finished.begin(), finished.end(), [&](const auto& a, const auto& b) {
-        return normalized(a) > normalized(b);
-      });
+      std::sort(finished.begin(), finished.end(),
+                [&](const auto& a, const auto& b) { return normalized(a) > normalized(b); });
       finished.resize(K);
       // No running beam can overtake the worst kept hypothesis (HF's default heuristic).
       if (normalized(beams.front()) <= normalized(finished.back())) break;
@@ -251,17 +252,16 @@ GenerationResult Generator::beam_search(const EmbeddedPrompt& prompt, size_t ind
     if (step + 1 == options.max_new_tokens || cache.length() >= capacity) break;
     cache.reorder(at::tensor(origin, at::kLong));
     auto next_embeds = model_->embed(at::tensor(tokens, at::kLong).unsqueeze(1));  // (K, 1, d)
-    logits = model_->forward(next_embeds, at::ones({K, 1}, at::kLong), &cache, fwd)
-                 .logits.squeeze(1);
+    logits =
+        model_->forward(next_embeds, at::ones({K, 1}, at::kLong), &cache, fwd).logits.squeeze(1);
     log_probs = logits.log_softmax(-1);
   }
   for (const auto& b : beams) {
     if (std::isfinite(b.score)) finished.push_back(b);
   }
-  const auto best = std::max_element(finished.begin(), finished.end(), [&](const auto& a,
-                                                                           const auto& b) {
-    return normalized(a) < normalized(b);
-  });
+  const auto best =
+      std::max_element(finished.begin(), finished.end(),
+                       [&](const auto& a, const auto& b) { return normalized(a) < normalized(b); });
   GenerationResult result;
   result.generated_ids = best->ids;
   result.log_prob = best->score;

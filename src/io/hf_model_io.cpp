@@ -33,8 +33,8 @@ std::vector<std::string> files_with_extension(const fs::path& dir, const std::st
 std::string only_file(const fs::path& dir, const std::string& ext, const std::string& what) {
   const auto found = files_with_extension(dir, ext);
   if (found.size() == 1) return found[0];
-  std::string msg = dir.string() + ": expected exactly one " + ext + " file (" + what + "), found " +
-                    std::to_string(found.size());
+  std::string msg = dir.string() + ": expected exactly one " + ext + " file (" + what +
+                    "), found " + std::to_string(found.size());
   for (const auto& f : found) msg += "\n  " + f;
   throw FormatError(msg);
 }
@@ -81,7 +81,8 @@ RawModel read_hf_model(const std::string& dir) {
       }
       const std::string shard = it.value().get<std::string>();
       if (shard.find('/') != std::string::npos) {
-        throw FormatError(index.string() + ": shard name '" + shard + "' must be a plain file name");
+        throw FormatError(index.string() + ": shard name '" + shard +
+                          "' must be a plain file name");
       }
       by_file[shard].insert(it.key());
     }
@@ -116,8 +117,7 @@ void save_hf_model(const RawModel& model, const std::string& dir,
     if (model.config.tie_word_embeddings && name == "lm_head.weight") continue;
     weights.emplace_back(name, t);
   }
-  save_safetensors((fs::path(dir) / "model.safetensors").string(), weights,
-                   {{"format", "pt"}});
+  save_safetensors((fs::path(dir) / "model.safetensors").string(), weights, {{"format", "pt"}});
   save_llama_config(model.config, (fs::path(dir) / "config.json").string());
   if (!tokenizer_path.empty()) {
     detail::write_file_atomic((fs::path(dir) / "tokenizer.model").string(),
@@ -125,13 +125,13 @@ void save_hf_model(const RawModel& model, const std::string& dir,
   }
 }
 
-RawModel random_model(const LlamaConfig& config, uint64_t seed) {
+RawModel random_model(const LlamaConfig& config, uint64_t seed, double init_std) {
   config.validate("random_model");
   auto gen = at::detail::createCPUGenerator(seed);
   const int64_t d = config.hidden_size, hd = config.head_dim(), hidden = config.intermediate_size;
   const int64_t q_dim = config.num_attention_heads * hd, kv = config.kv_dim();
   auto normal = [&](std::vector<int64_t> shape) {
-    return at::normal(0.0, 0.02, shape, gen, at::TensorOptions().dtype(at::kFloat));
+    return at::normal(0.0, init_std, shape, gen, at::TensorOptions().dtype(at::kFloat));
   };
   RawModel raw;
   raw.config = config;
@@ -183,8 +183,9 @@ LoadedModel load_model(const std::string& path, const ModelLoadOptions& options)
         if (detail::is_llama2c_checkpoint(f)) checkpoints.push_back(f);
       }
       if (checkpoints.size() != 1) {
-        throw FormatError(path + ": expected config.json or exactly one llama2.c checkpoint (.bin), found " +
-                          std::to_string(checkpoints.size()) + " checkpoints");
+        throw FormatError(
+            path + ": expected config.json or exactly one llama2.c checkpoint (.bin), found " +
+            std::to_string(checkpoints.size()) + " checkpoints");
       }
       weights_path = checkpoints.front();
       raw = read_llama2c(weights_path);
@@ -194,8 +195,8 @@ LoadedModel load_model(const std::string& path, const ModelLoadOptions& options)
   }
   LoadedModel out;
   out.weights_path = weights_path;
-  out.model = std::make_shared<const LlamaModel>(raw.config, raw.weights, options.dtype,
-                                                 weights_path);
+  out.model =
+      std::make_shared<const LlamaModel>(raw.config, raw.weights, options.dtype, weights_path);
   if (options.load_tokenizer) {
     const std::string tok =
         options.tokenizer_path.empty() ? find_tokenizer(path) : options.tokenizer_path;

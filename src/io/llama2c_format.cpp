@@ -5,9 +5,10 @@
 #include <fstream>
 #include <unordered_map>
 
+#include "io/llama2c_probe.h"
+#include "kernels/weight_arena.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"
-#include "io/llama2c_probe.h"
 #include "util/file_io.h"
 
 namespace pplug {
@@ -15,9 +16,9 @@ namespace {
 
 // llama2.c (Meta layout) rotates interleaved pairs (x[2i], x[2i+1]) of each head; HF rotates
 // (x[i], x[i + hd/2]). Reordering the output rows of wq/wk converts one layout to the other.
-torch::Tensor interleaved_to_halves(const torch::Tensor& w, int64_t heads) {
+void interleaved_to_halves_into(const torch::Tensor& w, int64_t heads, const torch::Tensor& out) {
   const int64_t rows = w.size(0), cols = w.size(1), hd = rows / heads;
-  return w.view({heads, hd / 2, 2, cols}).transpose(1, 2).reshape({rows, cols});
+  out.view({heads, 2, hd / 2, cols}).copy_(w.view({heads, hd / 2, 2, cols}).transpose(1, 2));
 }
 
 torch::Tensor halves_to_interleaved(const torch::Tensor& w, int64_t heads) {
@@ -91,40 +92,69 @@ RawModel read_llama2c(const std::string& path) {
                       std::to_string(V) + ") requires " + std::to_string(expected) +
                       (file_size < expected ? " (truncated file)" : " (trailing bytes)"));
   }
-  auto data = at::empty({floats}, at::kFloat);
-  if (!in.read(reinterpret_cast<char*>(data.data_ptr<float>()), floats * 4)) {
-    throw FormatError(path + ": read failed");
-  }
-  int64_t offset = 0;
-  auto next = [&](std::vector<int64_t> shape) {
-    int64_t n = 1;
-    for (auto s : shape) n *= s;
-    auto t = data.narrow(0, offset, n).view(shape);
-    offset += n;
+  // Every tensor is read straight into its final place: matrices in a huge-page arena, and the
+  // projections LlamaModel fuses (q, k, v and gate, up of a layer) back to back, so a float32
+  // model built from this needs no further copy (see docs/formats.md).
+  kernels::WeightArena arena(static_cast<uint64_t>(floats) * 4);
+  auto read_into = [&](const at::Tensor& t) {
+    if (!in.read(reinterpret_cast<char*>(t.data_ptr<float>()), t.numel() * 4)) {
+      throw FormatError(path + ": read failed");
+    }
+  };
+  auto read_matrix = [&](int64_t rows, int64_t cols) {
+    auto t = arena.empty({rows, cols}, at::kFloat);
+    read_into(t);
     return t;
   };
+  auto read_vectors = [&](int64_t rows, int64_t cols) {
+    auto t = at::empty({rows, cols}, at::kFloat);
+    read_into(t);
+    return t;
+  };
+  std::vector<at::Tensor> qkv, wo, gate_up, down;
+  for (int64_t i = 0; i < L; ++i) {
+    qkv.push_back(arena.empty({d + 2 * kv, d}, at::kFloat));
+    gate_up.push_back(arena.empty({2 * hidden, d}, at::kFloat));
+  }
+  auto embed = read_matrix(V, d);
+  auto rms_att = read_vectors(L, d);
+  auto scratch = at::empty({d, d}, at::kFloat);  // one layer of wq or wk before the permutation
+  for (int64_t i = 0; i < L; ++i) {
+    read_into(scratch);
+    interleaved_to_halves_into(scratch, c.num_attention_heads, qkv[i].narrow(0, 0, d));
+  }
+  for (int64_t i = 0; i < L; ++i) {
+    auto wk = scratch.narrow(0, 0, kv);
+    read_into(wk);
+    interleaved_to_halves_into(wk, c.num_key_value_heads, qkv[i].narrow(0, d, kv));
+  }
+  for (int64_t i = 0; i < L; ++i) read_into(qkv[i].narrow(0, d + kv, kv));
+  for (int64_t i = 0; i < L; ++i) wo.push_back(read_matrix(d, d));
+  auto rms_ffn = read_vectors(L, d);
+  for (int64_t i = 0; i < L; ++i) read_into(gate_up[i].narrow(0, 0, hidden));       // w1
+  for (int64_t i = 0; i < L; ++i) down.push_back(read_matrix(d, hidden));           // w2
+  for (int64_t i = 0; i < L; ++i) read_into(gate_up[i].narrow(0, hidden, hidden));  // w3
+  auto rms_final = read_vectors(1, d)[0];
+  // freq_cis_real and freq_cis_imag (seq, hd/2 each): RoPE is recomputed.
+  in.seekg(static_cast<std::streamoff>(seq * hd * 4), std::ios::cur);
   RawModel raw;
   raw.config = c;
   auto& w = raw.weights;
-  w.emplace_back("model.embed_tokens.weight", next({V, d}).clone());
-  auto rms_att = next({L, d}), wq = next({L, d, d}), wk = next({L, kv, d}), wv = next({L, kv, d});
-  auto wo = next({L, d, d}), rms_ffn = next({L, d}), w1 = next({L, hidden, d});
-  auto w2 = next({L, d, hidden}), w3 = next({L, hidden, d}), rms_final = next({d});
-  next({seq, hd});  // freq_cis_real and freq_cis_imag (seq, hd/2 each): RoPE is recomputed
+  w.emplace_back("model.embed_tokens.weight", embed);
   for (int64_t i = 0; i < L; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     w.emplace_back(p + "input_layernorm.weight", rms_att[i].clone());
-    w.emplace_back(p + "self_attn.q_proj.weight", interleaved_to_halves(wq[i], c.num_attention_heads));
-    w.emplace_back(p + "self_attn.k_proj.weight", interleaved_to_halves(wk[i], c.num_key_value_heads));
-    w.emplace_back(p + "self_attn.v_proj.weight", wv[i].clone());
-    w.emplace_back(p + "self_attn.o_proj.weight", wo[i].clone());
+    w.emplace_back(p + "self_attn.q_proj.weight", qkv[i].narrow(0, 0, d));
+    w.emplace_back(p + "self_attn.k_proj.weight", qkv[i].narrow(0, d, kv));
+    w.emplace_back(p + "self_attn.v_proj.weight", qkv[i].narrow(0, d + kv, kv));
+    w.emplace_back(p + "self_attn.o_proj.weight", wo[i]);
     w.emplace_back(p + "post_attention_layernorm.weight", rms_ffn[i].clone());
-    w.emplace_back(p + "mlp.gate_proj.weight", w1[i].clone());
-    w.emplace_back(p + "mlp.down_proj.weight", w2[i].clone());
-    w.emplace_back(p + "mlp.up_proj.weight", w3[i].clone());
+    w.emplace_back(p + "mlp.gate_proj.weight", gate_up[i].narrow(0, 0, hidden));
+    w.emplace_back(p + "mlp.down_proj.weight", down[i]);
+    w.emplace_back(p + "mlp.up_proj.weight", gate_up[i].narrow(0, hidden, hidden));
   }
   w.emplace_back("model.norm.weight", rms_final.clone());
-  if (!c.tie_word_embeddings) w.emplace_back("lm_head.weight", next({V, d}).clone());
+  if (!c.tie_word_embeddings) w.emplace_back("lm_head.weight", read_matrix(V, d));
   return raw;
 }
 
@@ -161,14 +191,14 @@ void save_llama2c(const RawModel& model, const std::string& path) {
   parts.push_back(angles.cos().to(at::kFloat));
   parts.push_back(angles.sin().to(at::kFloat));
   if (!c.tie_word_embeddings) parts.push_back(get("lm_head.weight"));
-  const int32_t header[7] = {static_cast<int32_t>(c.hidden_size),
-                             static_cast<int32_t>(c.intermediate_size),
-                             static_cast<int32_t>(L),
-                             static_cast<int32_t>(c.num_attention_heads),
-                             static_cast<int32_t>(c.num_key_value_heads),
-                             static_cast<int32_t>(c.tie_word_embeddings ? c.vocab_size
-                                                                        : -c.vocab_size),
-                             static_cast<int32_t>(c.max_position_embeddings)};
+  const int32_t header[7] = {
+      static_cast<int32_t>(c.hidden_size),
+      static_cast<int32_t>(c.intermediate_size),
+      static_cast<int32_t>(L),
+      static_cast<int32_t>(c.num_attention_heads),
+      static_cast<int32_t>(c.num_key_value_heads),
+      static_cast<int32_t>(c.tie_word_embeddings ? c.vocab_size : -c.vocab_size),
+      static_cast<int32_t>(c.max_position_embeddings)};
   std::string bytes(reinterpret_cast<const char*>(header), sizeof(header));
   for (const auto& t : parts) {
     auto flat = t.contiguous();

@@ -27,8 +27,7 @@ double optional_number(const json& j, const std::string& path, const char* field
   return j[field].get<double>();
 }
 
-int64_t optional_token_id(const json& j, const std::string& path, const char* field,
-                          int64_t dflt) {
+int64_t optional_token_id(const json& j, const std::string& path, const char* field, int64_t dflt) {
   if (!j.contains(field) || j[field].is_null()) return dflt;
   const auto& v = j[field];
   // Some configs list several EOS ids; the first is the canonical one.
@@ -65,8 +64,7 @@ void LlamaConfig::validate(const std::string& source) const {
                           " must be even for RoPE");
   }
   if (num_attention_heads % num_key_value_heads != 0) {
-    throw InvalidArgument(source + ": num_attention_heads " +
-                          std::to_string(num_attention_heads) +
+    throw InvalidArgument(source + ": num_attention_heads " + std::to_string(num_attention_heads) +
                           " is not a multiple of num_key_value_heads " +
                           std::to_string(num_key_value_heads));
   }

@@ -44,8 +44,8 @@ struct Mapping {
 
 struct SafetensorsFile::Impl {
   std::string path;
-  std::shared_ptr<Mapping> mapping;        // file-backed data
-  std::shared_ptr<std::string> owned;      // or in-memory data
+  std::shared_ptr<Mapping> mapping;       // file-backed data
+  std::shared_ptr<std::string> owned;     // or in-memory data
   const uint8_t* data_section = nullptr;  // first byte after the header
   uint64_t data_size = 0;
   std::unordered_map<std::string, SafetensorInfo> tensors;
@@ -113,9 +113,9 @@ void SafetensorsFile::Impl::parse_header(const std::string& text) {
     }
     const uint64_t expected = numel * element->size;
     if (info.end - info.begin != expected) {
-      fail(where + ": " + std::to_string(info.end - info.begin) + " bytes for dtype " +
-           info.dtype + " and shape " + shape_string(info.shape) + " (expected " +
-           std::to_string(expected) + ")");
+      fail(where + ": " + std::to_string(info.end - info.begin) + " bytes for dtype " + info.dtype +
+           " and shape " + shape_string(info.shape) + " (expected " + std::to_string(expected) +
+           ")");
     }
     ranges.emplace_back(info.begin, info.end);
     tensors.emplace(name, std::move(info));
@@ -237,7 +237,8 @@ std::string serialize_safetensors(const std::vector<std::pair<std::string, torch
     if (name.empty() || name == "__metadata__") {
       throw InvalidArgument("safetensors: invalid tensor name '" + name + "'");
     }
-    if (header.contains(name)) throw InvalidArgument("safetensors: duplicate tensor '" + name + "'");
+    if (header.contains(name))
+      throw InvalidArgument("safetensors: duplicate tensor '" + name + "'");
     auto t = tensor.detach().to(at::kCPU).contiguous();
     const auto dtype_name = detail::safetensors_dtype_name(t.scalar_type());
     if (dtype_name.empty()) {

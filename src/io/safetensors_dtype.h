@@ -29,17 +29,28 @@ inline std::optional<SafetensorsElement> safetensors_dtype(const std::string& na
 
 inline std::string safetensors_dtype_name(c10::ScalarType type) {
   switch (type) {
-    case c10::kFloat: return "F32";
-    case c10::kHalf: return "F16";
-    case c10::kBFloat16: return "BF16";
-    case c10::kDouble: return "F64";
-    case c10::kLong: return "I64";
-    case c10::kInt: return "I32";
-    case c10::kShort: return "I16";
-    case c10::kChar: return "I8";
-    case c10::kByte: return "U8";
-    case c10::kBool: return "BOOL";
-    default: return "";
+    case c10::kFloat:
+      return "F32";
+    case c10::kHalf:
+      return "F16";
+    case c10::kBFloat16:
+      return "BF16";
+    case c10::kDouble:
+      return "F64";
+    case c10::kLong:
+      return "I64";
+    case c10::kInt:
+      return "I32";
+    case c10::kShort:
+      return "I16";
+    case c10::kChar:
+      return "I8";
+    case c10::kByte:
+      return "U8";
+    case c10::kBool:
+      return "BOOL";
+    default:
+      return "";
   }
 }
 

@@ -28,12 +28,10 @@ std::string fingerprint_tensors(const std::vector<std::pair<std::string, torch::
 
 std::string fingerprint_model(const LlamaConfig& c,
                               const std::vector<std::pair<std::string, torch::Tensor>>& weights) {
-  const std::string salt = "llama:" + std::to_string(c.hidden_size) + ":" +
-                           std::to_string(c.intermediate_size) + ":" +
-                           std::to_string(c.num_hidden_layers) + ":" +
-                           std::to_string(c.num_attention_heads) + ":" +
-                           std::to_string(c.num_key_value_heads) + ":" +
-                           std::to_string(c.vocab_size);
+  const std::string salt =
+      "llama:" + std::to_string(c.hidden_size) + ":" + std::to_string(c.intermediate_size) + ":" +
+      std::to_string(c.num_hidden_layers) + ":" + std::to_string(c.num_attention_heads) + ":" +
+      std::to_string(c.num_key_value_heads) + ":" + std::to_string(c.vocab_size);
   return fingerprint_tensors(weights, salt);
 }
 

@@ -10,7 +10,8 @@ namespace {
 
 class BertSentenceEncoder final : public SentenceEncoder {
  public:
-  explicit BertSentenceEncoder(std::shared_ptr<BertEncoder> encoder) : encoder_(std::move(encoder)) {
+  explicit BertSentenceEncoder(std::shared_ptr<BertEncoder> encoder)
+      : encoder_(std::move(encoder)) {
     if (!encoder_) throw InvalidArgument("make_bert_encoder: null encoder");
     std::vector<std::pair<std::string, torch::Tensor>> named;
     for (const auto& item : encoder_->module().named_parameters()) {

@@ -15,14 +15,22 @@ HistoryItem text_item(std::string text, std::string id) {
 std::string default_item_template(const std::string& task) {
   if (task.empty()) return "{text}";
   switch (lamp::parse_task(task)) {
-    case lamp::Task::kLaMP1: return "{title}";
-    case lamp::Task::kLaMP2: return "{description} tag: {tag}";
-    case lamp::Task::kLaMP3: return "{text} score: {score}";
-    case lamp::Task::kLaMP4: return "{title} {text}";
-    case lamp::Task::kLaMP5: return "{title} {abstract}";
-    case lamp::Task::kLaMP6: return "{title} {text}";
-    case lamp::Task::kLaMP7: return "{text}";
-    default: return "{text}";
+    case lamp::Task::kLaMP1:
+      return "{title}";
+    case lamp::Task::kLaMP2:
+      return "{description} tag: {tag}";
+    case lamp::Task::kLaMP3:
+      return "{text} score: {score}";
+    case lamp::Task::kLaMP4:
+      return "{title} {text}";
+    case lamp::Task::kLaMP5:
+      return "{title} {abstract}";
+    case lamp::Task::kLaMP6:
+      return "{title} {text}";
+    case lamp::Task::kLaMP7:
+      return "{text}";
+    default:
+      return "{text}";
   }
 }
 

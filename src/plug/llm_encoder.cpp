@@ -52,7 +52,9 @@ class LlmEncoder final : public SentenceEncoder {
       for (int64_t b = 0; b < B; ++b) {
         const auto& row = ids[order[start + b]];
         const int64_t n = static_cast<int64_t>(row.size());
-        batch[b].narrow(0, T - n, n).copy_(at::tensor(std::vector<int64_t>(row.begin(), row.end())));
+        batch[b]
+            .narrow(0, T - n, n)
+            .copy_(at::tensor(std::vector<int64_t>(row.begin(), row.end())));
         mask[b].narrow(0, T - n, n).fill_(1);
       }
       auto hidden = model_->forward(model_->embed(batch), mask, nullptr, fwd).hidden;  // (B, T, d)

@@ -16,9 +16,12 @@ namespace pplug {
 
 const char* to_string(AggregatorKind kind) {
   switch (kind) {
-    case AggregatorKind::kAttention: return "attention";
-    case AggregatorKind::kLearnedTemperature: return "learned-temperature";
-    case AggregatorKind::kMean: return "mean";
+    case AggregatorKind::kAttention:
+      return "attention";
+    case AggregatorKind::kLearnedTemperature:
+      return "learned-temperature";
+    case AggregatorKind::kMean:
+      return "mean";
   }
   return "attention";
 }
@@ -29,6 +32,17 @@ AggregatorKind parse_aggregator(const std::string& name) {
   if (name == "mean") return AggregatorKind::kMean;
   throw InvalidArgument("unknown aggregator '" + name +
                         "' (expected attention, learned-temperature or mean)");
+}
+
+const char* to_string(SoftTokenPlacement placement) {
+  return placement == SoftTokenPlacement::kAfterBos ? "after-bos" : "before-answer";
+}
+
+SoftTokenPlacement parse_placement(const std::string& name) {
+  if (name == "after-bos") return SoftTokenPlacement::kAfterBos;
+  if (name == "before-answer") return SoftTokenPlacement::kBeforeAnswer;
+  throw InvalidArgument("unknown soft-token placement '" + name +
+                        "' (expected after-bos or before-answer)");
 }
 
 namespace detail {
@@ -58,6 +72,9 @@ PersonaPlug::PersonaPlug(LoadedModel llm, std::shared_ptr<const SentenceEncoder>
                         ", the model has " + std::to_string(llm_.model->hidden_size()));
   }
   if (config_.max_history < 1) throw InvalidArgument("plug-in: max_history must be >= 1");
+  if (config_.max_input_tokens < 1) {
+    throw InvalidArgument("plug-in: max_input_tokens must be >= 1");
+  }
   config_.encoder_dim = encoder_->dim();
   config_.llm_dim = llm_.model->hidden_size();
   if (config_.item_template.empty()) config_.item_template = default_item_template(config_.task);
@@ -98,7 +115,14 @@ std::string PersonaPlug::query_text(const std::string& input) const {
 }
 
 std::vector<int> PersonaPlug::prompt_ids(const std::string& input) const {
-  return llm_.tokenizer->encode(input + config_.answer_prefix);
+  std::vector<int> ids = llm_.tokenizer->encode(input);
+  if (static_cast<int>(ids.size()) > config_.max_input_tokens) {
+    ids.erase(ids.begin(), ids.end() - config_.max_input_tokens);
+  }
+  // The prefix is encoded on its own so the answer cue is the same tokens for every input.
+  const std::vector<int> cue = llm_.tokenizer->encode(config_.answer_prefix);
+  ids.insert(ids.end(), cue.begin(), cue.end());
+  return ids;
 }
 
 UserEmbedding PersonaPlug::embed_user(const std::vector<HistoryItem>& history) const {
@@ -132,6 +156,12 @@ std::vector<float> PersonaPlug::attention_weights(const UserEmbedding& user,
   return std::vector<float>(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
 }
 
+int64_t PersonaPlug::soft_token_offset(size_t prompt_length) const {
+  if (config_.placement == SoftTokenPlacement::kAfterBos) return 1;
+  const auto cue = static_cast<int64_t>(llm_.tokenizer->encode(config_.answer_prefix).size());
+  return 1 + std::max<int64_t>(0, static_cast<int64_t>(prompt_length) - cue);
+}
+
 torch::Tensor PersonaPlug::build_prefix(const torch::Tensor& soft,
                                         const std::vector<int>& prompt) const {
   const auto& model = *llm_.model;
@@ -140,7 +170,9 @@ torch::Tensor PersonaPlug::build_prefix(const torch::Tensor& soft,
   ids.push_back(llm_.tokenizer->bos_id());
   ids.insert(ids.end(), prompt.begin(), prompt.end());
   auto embeds = model.embed(at::tensor(ids, at::kLong));  // (1 + T, d)
-  return at::cat({embeds.narrow(0, 0, 1), soft.to(model.dtype()), embeds.narrow(0, 1, ids.size() - 1)},
+  const int64_t split = soft_token_offset(prompt.size());
+  return at::cat({embeds.narrow(0, 0, split), soft.to(embeds.scalar_type()),
+                  embeds.narrow(0, split, static_cast<int64_t>(ids.size()) - split)},
                  0);
 }
 
@@ -149,23 +181,28 @@ GenerationResult PersonaPlug::generate(const UserEmbedding& user, const std::str
   return generate(std::vector<UserRequest>{{&user, input}}, options).front();
 }
 
-std::vector<GenerationResult> PersonaPlug::generate(const std::vector<UserRequest>& requests,
-                                                    const GenerationOptions& options) const {
+std::vector<EmbeddedPrompt> PersonaPlug::embedded_prompts(
+    const std::vector<UserRequest>& requests) const {
   if (requests.empty()) return {};
   c10::InferenceMode guard;
   const auto soft = impl_->soft_tokens_batch(*this, requests).tokens;  // (B, n_soft, d)
   std::vector<EmbeddedPrompt> prompts;
-  std::vector<std::vector<int>> ids;
   prompts.reserve(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
-    ids.push_back(prompt_ids(requests[i].input));
-    if (ids.back().empty()) throw InvalidArgument("generate: request " + std::to_string(i) + " is empty");
-    prompts.push_back({build_prefix(soft[i], ids.back()), ids.back().back()});
+    const auto ids = prompt_ids(requests[i].input);
+    prompts.push_back({build_prefix(soft[i], ids), ids.back()});
   }
-  auto results = impl_->generator->generate_embedded(prompts, options);
+  return prompts;
+}
+
+std::vector<GenerationResult> PersonaPlug::generate(const std::vector<UserRequest>& requests,
+                                                    const GenerationOptions& options) const {
+  if (requests.empty()) return {};
+  auto results = impl_->generator->generate_embedded(embedded_prompts(requests), options);
   for (size_t i = 0; i < results.size(); ++i) {
+    const auto ids = prompt_ids(requests[i].input);
     results[i].prompt_ids = {llm_.tokenizer->bos_id()};
-    results[i].prompt_ids.insert(results[i].prompt_ids.end(), ids[i].begin(), ids[i].end());
+    results[i].prompt_ids.insert(results[i].prompt_ids.end(), ids.begin(), ids.end());
   }
   return results;
 }

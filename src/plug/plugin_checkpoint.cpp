@@ -1,9 +1,9 @@
 // Plug-in folders: manifest.json (format, config, fingerprints of the base LLM and encoder) and
 // plugin.safetensors (the module's parameters under their names). Saved atomically.
 #include <ATen/ATen.h>
-#include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <random>
@@ -34,16 +34,30 @@ json config_to_json(const PluginConfig& c) {
           {"max_history", c.max_history},
           {"item_template", c.item_template},
           {"answer_prefix", c.answer_prefix},
+          {"max_input_tokens", c.max_input_tokens},
+          {"placement", to_string(c.placement)},
+          {"end_with_eos", c.end_with_eos},
           {"encoder_dim", c.encoder_dim},
           {"llm_dim", c.llm_dim}};
 }
 
 PluginConfig config_from_json(const json& j, const std::string& source) {
   if (!j.is_object()) throw FormatError(source + ": 'config' is not an object");
-  static const std::set<std::string> known = {
-      "task",        "num_persona_tokens", "use_persona",   "use_instruction",
-      "aggregator",  "temperature",        "top_k",         "max_history",
-      "item_template", "answer_prefix",    "encoder_dim",   "llm_dim"};
+  static const std::set<std::string> known = {"task",
+                                              "num_persona_tokens",
+                                              "use_persona",
+                                              "use_instruction",
+                                              "aggregator",
+                                              "temperature",
+                                              "top_k",
+                                              "max_history",
+                                              "item_template",
+                                              "answer_prefix",
+                                              "encoder_dim",
+                                              "llm_dim",
+                                              "max_input_tokens",
+                                              "placement",
+                                              "end_with_eos"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (known.count(it.key()) == 0) {
       throw FormatError(source + ": unknown field 'config." + it.key() + "'");
@@ -55,22 +69,38 @@ PluginConfig config_from_json(const json& j, const std::string& source) {
   };
   auto typed = [&](const char* key, bool ok, const char* what) -> const json& {
     const json& v = need(key);
-    if (!ok) throw FormatError(source + ": field 'config." + key + "' must be " + what +
-                               ", got " + v.dump());
+    if (!ok)
+      throw FormatError(source + ": field 'config." + key + "' must be " + what + ", got " +
+                        v.dump());
     return v;
   };
   PluginConfig c;
   c.task = typed("task", need("task").is_string(), "a string").get<std::string>();
-  c.num_persona_tokens = typed("num_persona_tokens", need("num_persona_tokens").is_number_integer(), "an integer").get<int>();
+  c.num_persona_tokens =
+      typed("num_persona_tokens", need("num_persona_tokens").is_number_integer(), "an integer")
+          .get<int>();
   c.use_persona = typed("use_persona", need("use_persona").is_boolean(), "a boolean").get<bool>();
-  c.use_instruction = typed("use_instruction", need("use_instruction").is_boolean(), "a boolean").get<bool>();
-  c.aggregator = parse_aggregator(typed("aggregator", need("aggregator").is_string(), "a string").get<std::string>());
+  c.use_instruction =
+      typed("use_instruction", need("use_instruction").is_boolean(), "a boolean").get<bool>();
+  c.aggregator = parse_aggregator(
+      typed("aggregator", need("aggregator").is_string(), "a string").get<std::string>());
   c.temperature = typed("temperature", need("temperature").is_number(), "a number").get<double>();
   c.top_k = typed("top_k", need("top_k").is_number_integer(), "an integer").get<int>();
-  c.max_history = typed("max_history", need("max_history").is_number_integer(), "an integer").get<int>();
-  c.item_template = typed("item_template", need("item_template").is_string(), "a string").get<std::string>();
-  c.answer_prefix = typed("answer_prefix", need("answer_prefix").is_string(), "a string").get<std::string>();
-  c.encoder_dim = typed("encoder_dim", need("encoder_dim").is_number_integer(), "an integer").get<int64_t>();
+  c.max_history =
+      typed("max_history", need("max_history").is_number_integer(), "an integer").get<int>();
+  c.item_template =
+      typed("item_template", need("item_template").is_string(), "a string").get<std::string>();
+  c.answer_prefix =
+      typed("answer_prefix", need("answer_prefix").is_string(), "a string").get<std::string>();
+  c.max_input_tokens =
+      typed("max_input_tokens", need("max_input_tokens").is_number_integer(), "an integer")
+          .get<int>();
+  c.end_with_eos =
+      typed("end_with_eos", need("end_with_eos").is_boolean(), "a boolean").get<bool>();
+  c.placement = parse_placement(
+      typed("placement", need("placement").is_string(), "a string").get<std::string>());
+  c.encoder_dim =
+      typed("encoder_dim", need("encoder_dim").is_number_integer(), "an integer").get<int64_t>();
   c.llm_dim = typed("llm_dim", need("llm_dim").is_number_integer(), "an integer").get<int64_t>();
   return c;
 }
@@ -94,9 +124,10 @@ std::string unique_suffix() {
 void PersonaPlug::save(const std::string& dir) const {
   const fs::path target(dir);
   std::error_code ec;
-  if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target, ec) ||
-                                                            is_plugin_folder(target)))) {
-    throw InvalidArgument(dir + ": exists and is not a pplug plug-in folder; refusing to overwrite");
+  if (fs::exists(target) &&
+      !(fs::is_directory(target) && (fs::is_empty(target, ec) || is_plugin_folder(target)))) {
+    throw InvalidArgument(dir +
+                          ": exists and is not a pplug plug-in folder; refusing to overwrite");
   }
   const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
   fs::create_directories(parent, ec);
@@ -105,21 +136,23 @@ void PersonaPlug::save(const std::string& dir) const {
   if (ec) throw Error(tmp.string() + ": cannot create: " + ec.message());
   try {
     std::vector<std::pair<std::string, torch::Tensor>> tensors;
-    for (const auto& p : impl_->module->named_parameters()) tensors.emplace_back(p.key(), p.value());
+    for (const auto& p : impl_->module->named_parameters())
+      tensors.emplace_back(p.key(), p.value());
     save_safetensors((tmp / "plugin.safetensors").string(), tensors, {{"format", kFormat}});
-    const json manifest = {
-        {"format", kFormat},
-        {"format_version", kFormatVersion},
-        {"config", config_to_json(config_)},
-        {"soft_token_scale", scale_},
-        {"plugin_fingerprint", fingerprint()},
-        {"llm",
-         {{"fingerprint", llm_.model->fingerprint()},
-          {"hidden_size", llm_.model->config().hidden_size},
-          {"num_hidden_layers", llm_.model->config().num_hidden_layers},
-          {"vocab_size", llm_.model->config().vocab_size}}},
-        {"encoder",
-         {{"kind", encoder_->kind()}, {"fingerprint", encoder_->fingerprint()}, {"dim", encoder_->dim()}}}};
+    const json manifest = {{"format", kFormat},
+                           {"format_version", kFormatVersion},
+                           {"config", config_to_json(config_)},
+                           {"soft_token_scale", scale_},
+                           {"plugin_fingerprint", fingerprint()},
+                           {"llm",
+                            {{"fingerprint", llm_.model->fingerprint()},
+                             {"hidden_size", llm_.model->config().hidden_size},
+                             {"num_hidden_layers", llm_.model->config().num_hidden_layers},
+                             {"vocab_size", llm_.model->config().vocab_size}}},
+                           {"encoder",
+                            {{"kind", encoder_->kind()},
+                             {"fingerprint", encoder_->fingerprint()},
+                             {"dim", encoder_->dim()}}}};
     detail::write_file_atomic((tmp / "manifest.json").string(), manifest.dump(2) + "\n");
     // Swap folders: at every instant `dir` is either the complete old or the complete new one.
     if (fs::exists(target)) {

@@ -46,6 +46,7 @@ PluginModuleImpl::PluginModuleImpl(const PluginConfig& config, double scale)
     input_adapter->weight.zero_();
     input_adapter->bias.zero_();
   }
+  log_gain = register_parameter("log_gain", at::zeros({2}));
   log_temperature = register_parameter(
       "log_temperature", at::full({1}, std::log(config.temperature)),
       /*requires_grad=*/config.aggregator == AggregatorKind::kLearnedTemperature);
@@ -64,8 +65,8 @@ torch::Tensor PluginModuleImpl::adapt_query(const torch::Tensor& query) {
   return q / q.norm(2, -1, true).clamp_min(1e-12);
 }
 
-torch::Tensor PluginModuleImpl::normalize_tokens(const torch::Tensor& x) const {
-  return x * (scale_ / x.norm(2, -1, true).clamp_min(1e-6));
+torch::Tensor PluginModuleImpl::normalize_tokens(const torch::Tensor& x, int kind) const {
+  return x * (scale_ * log_gain[kind].exp() / x.norm(2, -1, true).clamp_min(1e-6));
 }
 
 SoftTokens PluginModuleImpl::forward(const torch::Tensor& items, const torch::Tensor& projections,
@@ -74,17 +75,17 @@ SoftTokens PluginModuleImpl::forward(const torch::Tensor& items, const torch::Te
   std::vector<torch::Tensor> parts;
   SoftTokens out;
   if (config_.use_instruction) {
-    auto inst = instruction_proj->forward(instruction);            // (d)
-    parts.push_back(normalize_tokens(inst).view({1, 1, d}).expand({B, 1, d}));
+    auto inst = instruction_proj->forward(instruction);  // (d)
+    parts.push_back(normalize_tokens(inst, 0).view({1, 1, d}).expand({B, 1, d}));
   }
   if (config_.use_persona) {
-    const auto fmask = mask.to(at::kFloat);                         // (B, N)
+    const auto fmask = mask.to(at::kFloat);  // (B, N)
     torch::Tensor weights;
     if (config_.aggregator == AggregatorKind::kMean) {
       weights = fmask / fmask.sum(1, true).clamp_min(1.0);
     } else {
-      auto q = adapt_query(query);                                  // (B, d_e)
-      auto sim = at::bmm(items, q.unsqueeze(-1)).squeeze(-1);      // (B, N) cosine
+      auto q = adapt_query(query);                             // (B, d_e)
+      auto sim = at::bmm(items, q.unsqueeze(-1)).squeeze(-1);  // (B, N) cosine
       auto visible = mask;
       if (config_.top_k > 0 && config_.top_k < items.size(1)) {
         auto ranked = sim.masked_fill(mask.logical_not(), -1e9);
@@ -97,7 +98,7 @@ SoftTokens PluginModuleImpl::forward(const torch::Tensor& items, const torch::Te
     }
     const int64_t np = config_.num_persona_tokens;
     auto persona = at::bmm(weights.unsqueeze(1), projections).view({B, np, d});  // (B, np, d)
-    parts.push_back(normalize_tokens(persona) *
+    parts.push_back(normalize_tokens(persona, 1) *
                     (weights.sum(1) > 0).to(at::kFloat).view({B, 1, 1}));
     out.weights = weights;
   }

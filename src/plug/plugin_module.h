@@ -6,6 +6,8 @@
 //   instruction_proj.fc1/fc2  its own projector: Linear(d_e, d) -> GELU -> Linear(d, d)
 //   input_adapter             residual Linear(d_e, d_e) on the frozen input vector (zero init)
 //   log_temperature           log T (trained only with the learned-temperature aggregator)
+//   log_gain                  per soft-token-kind log multiplier of the norm (starts at 0: the
+//                             LLM's mean embedding norm), so training can make a token louder
 #pragma once
 
 #include <torch/nn/module.h>
@@ -50,10 +52,11 @@ class PluginModuleImpl : public torch::nn::Module {
 
   TwoLayerMlp persona_proj{nullptr}, instruction_proj{nullptr};
   torch::nn::Linear input_adapter{nullptr};
-  torch::Tensor instruction, log_temperature;
+  torch::Tensor instruction, log_temperature, log_gain;
 
  private:
-  torch::Tensor normalize_tokens(const torch::Tensor& x) const;  // rows scaled to norm scale_
+  // Rows scaled to norm scale_ * exp(log_gain[kind]) (kind 0: instruction, 1: persona).
+  torch::Tensor normalize_tokens(const torch::Tensor& x, int kind) const;
   PluginConfig config_;
   double scale_;
 };

@@ -116,11 +116,16 @@ PPLUG_SHIM_EXPORT int pplug_spm_piece_to_id(void* handle, const char* piece, siz
 PPLUG_SHIM_EXPORT int pplug_spm_special_id(void* handle, int which) {
   auto* sp = processor(handle);
   switch (which) {
-    case 0: return sp->bos_id();
-    case 1: return sp->eos_id();
-    case 2: return sp->unk_id();
-    case 3: return sp->pad_id();
-    default: return -1;
+    case 0:
+      return sp->bos_id();
+    case 1:
+      return sp->eos_id();
+    case 2:
+      return sp->unk_id();
+    case 3:
+      return sp->pad_id();
+    default:
+      return -1;
   }
 }
 

@@ -12,10 +12,10 @@ extern "C" {
 // Every call that can fail returns 0 on success and writes a message into err (size errlen).
 typedef int (*pplug_spm_load_fn)(const char* path, void** handle, char* err, size_t errlen);
 typedef void (*pplug_spm_free_fn)(void* handle);
-typedef int (*pplug_spm_encode_fn)(void* handle, const char* text, size_t len, int** ids,
-                                   size_t* n, char* err, size_t errlen);
-typedef int (*pplug_spm_decode_fn)(void* handle, const int* ids, size_t n, char** text,
-                                   size_t* len, char* err, size_t errlen);
+typedef int (*pplug_spm_encode_fn)(void* handle, const char* text, size_t len, int** ids, size_t* n,
+                                   char* err, size_t errlen);
+typedef int (*pplug_spm_decode_fn)(void* handle, const int* ids, size_t n, char** text, size_t* len,
+                                   char* err, size_t errlen);
 typedef int (*pplug_spm_piece_size_fn)(void* handle);
 // Writes a malloc'ed copy of the piece (not NUL-terminated within; len gives its size).
 typedef int (*pplug_spm_id_to_piece_fn)(void* handle, int id, char** piece, size_t* len);

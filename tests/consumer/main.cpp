@@ -1,6 +1,6 @@
 // Links the installed pplug and tokenizes with the real tokenizer beside libtorch.
-#include <pplug/tokenizer.h>
 #include <pplug/llama_config.h>
+#include <pplug/tokenizer.h>
 
 #include <iostream>
 

@@ -22,7 +22,8 @@ void expect_error(const std::function<void()>& fn, const std::vector<std::string
     fn();
     FAIL() << "expected an exception";
   } catch (const E& e) {
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
+    for (const auto& n : needles)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
   }
 }
 

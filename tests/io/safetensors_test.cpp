@@ -66,8 +66,8 @@ TEST(Safetensors, RejectsHeaderLengthLargerThanFile) {
 TEST(Safetensors, RejectsInvalidJson) { expect_format_error(handmade("{not json", 0), "JSON"); }
 
 TEST(Safetensors, RejectsOffsetsPastTheEnd) {
-  expect_format_error(
-      handmade(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8), "past the end");
+  expect_format_error(handmade(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8),
+                      "past the end");
 }
 
 TEST(Safetensors, RejectsOverlappingTensors) {
@@ -78,18 +78,18 @@ TEST(Safetensors, RejectsOverlappingTensors) {
 }
 
 TEST(Safetensors, RejectsUnknownDtype) {
-  expect_format_error(
-      handmade(R"({"w":{"dtype":"F7","shape":[1],"data_offsets":[0,1]}})", 1), "unknown dtype 'F7'");
+  expect_format_error(handmade(R"({"w":{"dtype":"F7","shape":[1],"data_offsets":[0,1]}})", 1),
+                      "unknown dtype 'F7'");
 }
 
 TEST(Safetensors, RejectsShapeThatDisagreesWithBytes) {
-  expect_format_error(
-      handmade(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8), "tensor 'w'");
+  expect_format_error(handmade(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8),
+                      "tensor 'w'");
 }
 
 TEST(Safetensors, RejectsNegativeOrMalformedEntries) {
-  expect_format_error(
-      handmade(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4), "shape");
+  expect_format_error(handmade(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4),
+                      "shape");
   expect_format_error(handmade(R"({"w":{"dtype":"F32","shape":[1]}})", 4), "data_offsets");
   expect_format_error(handmade(R"([1,2])", 0), "not a JSON object");
 }

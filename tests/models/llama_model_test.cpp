@@ -9,9 +9,7 @@
 namespace pplug {
 namespace {
 
-at::Tensor ids_tensor(std::vector<int64_t> ids) {
-  return at::tensor(ids, at::kLong).unsqueeze(0);
-}
+at::Tensor ids_tensor(std::vector<int64_t> ids) { return at::tensor(ids, at::kLong).unsqueeze(0); }
 
 TEST(LlamaModel, NoWeightRequiresGrad) {
   const auto model = testing::tiny_model();
@@ -93,8 +91,7 @@ TEST(LlamaModel, RejectsBadInputs) {
   EXPECT_THROW(model->embed(ids_tensor({1, 512})), InvalidArgument);
   EXPECT_THROW(model->embed(ids_tensor({-1})), InvalidArgument);
   EXPECT_THROW(model->forward(at::zeros({1, 3, 31}), {}), InvalidArgument);
-  EXPECT_THROW(model->forward(at::zeros({1, 3, 32}), at::ones({1, 4}, at::kLong)),
-               InvalidArgument);
+  EXPECT_THROW(model->forward(at::zeros({1, 3, 32}), at::ones({1, 4}, at::kLong)), InvalidArgument);
   KVCache cache(*model, 1, 4);
   EXPECT_THROW(model->forward(at::zeros({1, 5, 32}), {}, &cache), InvalidArgument);
   EXPECT_THROW(KVCache(*model, 1, 1000), InvalidArgument);

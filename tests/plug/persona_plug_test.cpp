@@ -74,7 +74,8 @@ TEST_F(PersonaPlugTest, AggregatorWeights) {
   PluginConfig mean;
   mean.aggregator = AggregatorKind::kMean;
   auto plug = make(mean);
-  for (float w : plug->attention_weights(plug->embed_user(items), input_)) EXPECT_NEAR(w, 1.0 / 6, 1e-6);
+  for (float w : plug->attention_weights(plug->embed_user(items), input_))
+    EXPECT_NEAR(w, 1.0 / 6, 1e-6);
   auto attention = make();
   const auto w = attention->attention_weights(attention->embed_user(items), input_);
   double sum = 0;
@@ -112,7 +113,8 @@ TEST_F(PersonaPlugTest, BatchedGenerationMatchesSingleRequests) {
   o.max_new_tokens = 6;
   const auto batch = plug->generate({{&a, input_}, {&b, "description: a sunny park"}}, o);
   EXPECT_EQ(batch[0].generated_ids, plug->generate(a, input_, o).generated_ids);
-  EXPECT_EQ(batch[1].generated_ids, plug->generate(b, "description: a sunny park", o).generated_ids);
+  EXPECT_EQ(batch[1].generated_ids,
+            plug->generate(b, "description: a sunny park", o).generated_ids);
   // The soft tokens matter: another user gives other logits for the same input.
   EXPECT_FALSE(at::allclose(plug->soft_tokens(a, input_), plug->soft_tokens(b, input_)));
 }
@@ -127,7 +129,8 @@ TEST_F(PersonaPlugTest, ConcurrentGenerateEqualsSerial) {
   for (const auto& u : users) serial.push_back(plug->generate(u, input_, o).generated_ids);
   std::vector<std::thread> threads;
   for (size_t i = 0; i < users.size(); ++i) {
-    threads.emplace_back([&, i] { parallel[i] = plug->generate(users[i], input_, o).generated_ids; });
+    threads.emplace_back(
+        [&, i] { parallel[i] = plug->generate(users[i], input_, o).generated_ids; });
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(parallel, serial);
@@ -145,7 +148,8 @@ TEST_F(PersonaPlugTest, SaveLoadRoundTripAndDeterminism) {
   const auto user = plug->embed_user(history(4));
   EXPECT_TRUE(at::equal(loaded->soft_tokens(user, input_), plug->soft_tokens(user, input_)));
   int leftovers = 0;
-  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(dir).parent_path())) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::filesystem::path(dir).parent_path())) {
     leftovers += e.path().filename() != "p";
   }
   EXPECT_EQ(leftovers, 0);

@@ -14,9 +14,9 @@ std::string shared_model_path(const std::string& relative) {
 
 std::string temp_dir(const std::string& tag) {
   static std::atomic<int> counter{0};
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("pplug_test_" + tag + "_" + std::to_string(::getpid()) + "_" +
-                    std::to_string(counter++));
+  const auto dir =
+      std::filesystem::temp_directory_path() /
+      ("pplug_test_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();

@@ -23,6 +23,6 @@ std::shared_ptr<const LlamaModel> tiny_model(uint64_t seed = 1, int64_t vocab = 
 }  // namespace pplug::testing
 
 // Skips the current test (visibly) when a real model file under ../shared/models is missing.
-#define PPLUG_REQUIRE_SHARED(var, relative)                                    \
-  const std::string var = ::pplug::testing::shared_model_path(relative);      \
+#define PPLUG_REQUIRE_SHARED(var, relative)                              \
+  const std::string var = ::pplug::testing::shared_model_path(relative); \
   if (var.empty()) GTEST_SKIP() << "../shared/models/" << relative << " is absent"

@@ -60,9 +60,7 @@ TEST(Tokenizer, NfkcModelNormalizes) {
 TEST(Tokenizer, BadInputsAreClearErrors) {
   EXPECT_THROW(Tokenizer("/nonexistent/tok.model"), FormatError);
   const std::string dir = testing::temp_dir("tok");
-  {
-    std::ofstream(dir + "/junk.model") << "this is not a protobuf";
-  }
+  { std::ofstream(dir + "/junk.model") << "this is not a protobuf"; }
   try {
     Tokenizer junk(dir + "/junk.model");
     FAIL();

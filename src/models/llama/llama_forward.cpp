@@ -1,8 +1,17 @@
 // The decoder's forward pass: (B, T, d) input embeddings -> logits and hidden states.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
+#include <ATen/Parallel.h>
+#include <c10/util/SmallVector.h>
+
+#include <algorithm>
 #include <cmath>
 
+#include "kernels/decode_attention.h"
+#include "kernels/decode_ops.h"
+#include "kernels/dense_linear.h"
+#include "kernels/linear_kernels.h"
 #include "pplug/error.h"
 #include "pplug/llama_model.h"
 
@@ -27,7 +36,7 @@ torch::Tensor LlamaModel::attention(const Layer& layer, int64_t index, const tor
   const int64_t H = config_.num_attention_heads, KV = config_.num_key_value_heads;
   const int64_t hd = config_.head_dim(), G = H / KV;
   auto h = rms_norm(x, layer.attn_norm);
-  auto qkv = at::linear(h, layer.w_qkv);  // (B, T, (H + 2 KV) hd)
+  auto qkv = kernels::dense_linear(h, layer.w_qkv);  // (B, T, (H + 2 KV) hd)
   auto q = qkv.narrow(-1, 0, H * hd).view({B, T, H, hd});
   auto k = qkv.narrow(-1, H * hd, KV * hd).view({B, T, KV, hd});
   auto v = qkv.narrow(-1, (H + KV) * hd, KV * hd).view({B, T, KV, hd});
@@ -54,7 +63,7 @@ torch::Tensor LlamaModel::attention(const Layer& layer, int64_t index, const tor
   auto probs = at::softmax(scores, -1);
   auto out = at::matmul(probs, v);  // (B, KV, G T, hd)
   out = out.view({B, H, T, hd}).transpose(1, 2).reshape({B, T, H * hd});
-  return at::linear(out, layer.w_o);
+  return kernels::dense_linear(out, layer.w_o);
 }
 
 ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
@@ -67,8 +76,8 @@ ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
   }
   const int64_t B = inputs_embeds.size(0), T = inputs_embeds.size(1);
   if (T == 0) throw InvalidArgument("LlamaModel::forward: empty input (T = 0)");
-  torch::Tensor mask = attention_mask.defined() ? attention_mask.to(at::kLong)
-                                                : at::ones({B, T}, at::kLong);
+  torch::Tensor mask =
+      attention_mask.defined() ? attention_mask.to(at::kLong) : at::ones({B, T}, at::kLong);
   if (mask.dim() != 2 || mask.size(0) != B || mask.size(1) != T) {
     throw InvalidArgument("LlamaModel::forward: attention_mask must have shape (B, T) = (" +
                           std::to_string(B) + ", " + std::to_string(T) + ")");
@@ -87,6 +96,12 @@ ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
     }
   }
 
+  // One new token per row with no gradient wanted: the kernel path (see decode_step).
+  const bool wants_grad = at::GradMode::is_enabled() && inputs_embeds.requires_grad();
+  if (cache != nullptr && T == 1 && !wants_grad) {
+    return decode_step(inputs_embeds, mask, *cache, options);
+  }
+
   // RoPE positions count real tokens only, so left padding does not shift them.
   auto positions = at::cumsum(mask, 1) - 1;  // (B, T)
   if (cache != nullptr) positions = positions + cache->next_position_.unsqueeze(1);
@@ -103,7 +118,7 @@ ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
   torch::Tensor mask_bias;  // (B, 1, 1, T, S) or undefined when nothing is masked
   const bool single_step_unpadded = T == 1 && key_mask.min().item<int64_t>() == 1;
   if (!single_step_unpadded) {
-    auto key_index = at::arange(S, at::kLong).unsqueeze(0);           // (1, S)
+    auto key_index = at::arange(S, at::kLong).unsqueeze(0);             // (1, S)
     auto query_slot = (at::arange(T, at::kLong) + start).unsqueeze(1);  // (T, 1)
     auto allowed = (key_index <= query_slot).unsqueeze(0) & key_mask.unsqueeze(1).to(at::kBool);
     mask_bias = at::zeros({B, T, S}, at::TensorOptions().dtype(dtype_))
@@ -120,9 +135,10 @@ ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& layer = layers_[i];
     x = x + attention(layer, static_cast<int64_t>(i), x, cos, sin, mask_bias, cache);
-    auto gate_up = at::linear(rms_norm(x, layer.ffn_norm), layer.w_gate_up);  // (B, T, 2 hidden)
+    auto gate_up =
+        kernels::dense_linear(rms_norm(x, layer.ffn_norm), layer.w_gate_up);  // (B, T, 2 hidden)
     auto act = at::silu(gate_up.narrow(-1, 0, hidden)) * gate_up.narrow(-1, hidden, hidden);
-    x = x + at::linear(act, layer.w_down);
+    x = x + kernels::dense_linear(act, layer.w_down);
   }
   if (cache != nullptr) {
     cache->length_ = S;
@@ -132,9 +148,140 @@ ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
   auto normed = rms_norm(x, final_norm_);  // (B, T, d)
   if (!options.skip_logits) {
     auto h = options.last_logits_only ? normed.narrow(1, T - 1, 1) : normed;
-    out.logits = at::linear(h, lm_head_).to(at::kFloat);
+    out.logits = kernels::dense_linear(h, lm_head_).to(at::kFloat);
   }
   if (options.return_hidden) out.hidden = normed;
+  return out;
+}
+
+}  // namespace pplug
+
+namespace pplug {
+namespace {
+
+// Views into the cache's float32 scratch buffer, one per intermediate of a decode step.
+struct DecodeBuffers {
+  float* x;       // (B, d) residual stream
+  float* h;       // (B, d) normed input of a block
+  float* qkv;     // (B, (H + 2 KV) hd)
+  float* att;     // (B, H hd) attention output
+  float* ffn;     // (B, 2 hidden): gate (then silu(gate) * up) and up
+  float* scores;  // (B, H, capacity)
+};
+
+}  // namespace
+
+ForwardOutput LlamaModel::decode_step(const torch::Tensor& inputs_embeds, const torch::Tensor& mask,
+                                      KVCache& cache, const ForwardOptions& options) const {
+  const int64_t B = inputs_embeds.size(0), d = config_.hidden_size;
+  const int64_t H = config_.num_attention_heads, KV = config_.num_key_value_heads;
+  const int64_t hd = config_.head_dim(), hidden = config_.intermediate_size;
+  const int64_t q_dim = H * hd, qkv_dim = (H + 2 * KV) * hd, cap = cache.capacity_;
+  const int64_t start = cache.length_, S = start + 1;
+
+  // Positions as in forward(): next real position, or the previous one for a padding token.
+  const auto step_mask = mask.contiguous();  // (B, 1)
+  const int64_t* real = step_mask.data_ptr<int64_t>();
+  int64_t* next_position = cache.next_position_.data_ptr<int64_t>();
+  int64_t* key_mask = cache.mask_.data_ptr<int64_t>();  // (B, capacity)
+  c10::SmallVector<int64_t, 16> position(B);
+  for (int64_t b = 0; b < B; ++b) {
+    position[b] = std::max<int64_t>(0, next_position[b] + real[b] - 1);
+    if (position[b] >= config_.max_position_embeddings) {
+      throw InvalidArgument("LlamaModel::forward: sequence longer than max_position_embeddings " +
+                            std::to_string(config_.max_position_embeddings));
+    }
+  }
+
+  const int64_t need = B * (2 * d + qkv_dim + q_dim + 2 * hidden + H * cap);
+  if (!cache.scratch_.defined() || cache.scratch_.numel() < need) {
+    cache.scratch_ = at::empty({need}, at::kFloat);
+  }
+  float* p = cache.scratch_.data_ptr<float>();
+  auto carve = [&](int64_t row_size) {
+    float* slice = p;
+    p += B * row_size;
+    return slice;
+  };
+  DecodeBuffers buf{};
+  buf.x = carve(d);
+  buf.h = carve(d);
+  buf.qkv = carve(qkv_dim);
+  buf.att = carve(q_dim);
+  buf.ffn = carve(2 * hidden);
+  buf.scores = carve(H * cap);
+
+  const auto embeds =
+      inputs_embeds.scalar_type() == at::kFloat || inputs_embeds.scalar_type() == at::kBFloat16
+          ? inputs_embeds.contiguous()
+          : inputs_embeds.to(at::kFloat).contiguous();
+  kernels::load_row(embeds.data_ptr(), embeds.scalar_type() == at::kBFloat16, B * d, buf.x);
+  for (int64_t b = 0; b < B; ++b) key_mask[b * cap + start] = real[b];
+
+  const bool cache_bf16 = dtype_ == torch::kBFloat16;
+  const size_t elem = cache_bf16 ? 2 : 4;
+  const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  const float* cos_table = rope_cos_f32_.data_ptr<float>();
+  const float* sin_table = rope_sin_f32_.data_ptr<float>();
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& layer = layers_[i];
+    for (int64_t b = 0; b < B; ++b) {
+      kernels::rms_norm_row(buf.x + b * d, layer.attn_norm_f32.data_ptr<float>(), d,
+                            config_.rms_norm_eps, buf.h + b * d);
+    }
+    kernels::linear(buf.h, d, B, kernels::weight_view(layer.w_qkv), buf.qkv, qkv_dim, false);
+
+    auto* keys = static_cast<char*>(cache.keys_[i].data_ptr());
+    auto* values = static_cast<char*>(cache.values_[i].data_ptr());
+    for (int64_t b = 0; b < B; ++b) {
+      float* row = buf.qkv + b * qkv_dim;
+      const float* cos = cos_table + position[b] * hd;
+      const float* sin = sin_table + position[b] * hd;
+      kernels::rope_row(row, H + KV, hd, cos, sin);  // q and k heads are adjacent
+      for (int64_t g = 0; g < KV; ++g) {
+        const int64_t slot = ((b * KV + g) * cap + start) * hd;
+        kernels::store_row(row + q_dim + g * hd, hd, keys + slot * elem, cache_bf16);
+        kernels::store_row(row + q_dim + (KV + g) * hd, hd, values + slot * elem, cache_bf16);
+      }
+    }
+    const kernels::CacheView view{keys, values, cache_bf16, KV, cap, hd};
+    kernels::decode_attention(buf.qkv, qkv_dim, B, H, view, S, key_mask, cap, scale, buf.scores,
+                              buf.att, q_dim);
+    kernels::linear(buf.att, q_dim, B, kernels::weight_view(layer.w_o), buf.x, d, true);
+
+    for (int64_t b = 0; b < B; ++b) {
+      kernels::rms_norm_row(buf.x + b * d, layer.ffn_norm_f32.data_ptr<float>(), d,
+                            config_.rms_norm_eps, buf.h + b * d);
+    }
+    // Gate row j and up row j land in the same task, so SwiGLU runs inside the parallel region.
+    const auto gate_up = kernels::weight_view(layer.w_gate_up);
+    at::parallel_for(0, hidden, kernels::linear_grain(B, d), [&](int64_t j0, int64_t j1) {
+      kernels::linear_rows(buf.h, d, B, gate_up, j0, j1, buf.ffn, 2 * hidden, false);
+      kernels::linear_rows(buf.h, d, B, gate_up, hidden + j0, hidden + j1, buf.ffn, 2 * hidden,
+                           false);
+      for (int64_t b = 0; b < B; ++b) {
+        float* row = buf.ffn + b * 2 * hidden;
+        kernels::silu_mul(row + j0, row + hidden + j0, j1 - j0, row + j0);
+      }
+    });
+    kernels::linear(buf.ffn, 2 * hidden, B, kernels::weight_view(layer.w_down), buf.x, d, true);
+  }
+  cache.length_ = S;
+  for (int64_t b = 0; b < B; ++b) next_position[b] += real[b];
+
+  for (int64_t b = 0; b < B; ++b) {
+    kernels::rms_norm_row(buf.x + b * d, final_norm_f32_.data_ptr<float>(), d, config_.rms_norm_eps,
+                          buf.h + b * d);
+  }
+  ForwardOutput out;
+  if (!options.skip_logits) {
+    out.logits = at::empty({B, 1, config_.vocab_size}, at::kFloat);
+    kernels::linear(buf.h, d, B, kernels::weight_view(lm_head_), out.logits.data_ptr<float>(),
+                    config_.vocab_size, false);
+  }
+  if (options.return_hidden) {
+    out.hidden = at::from_blob(buf.h, {B, 1, d}, at::kFloat).to(dtype_, false, /*copy=*/true);
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "kernels/weight_arena.h"
 #include "models/tensor_fingerprint.h"
 #include "pplug/error.h"
 
@@ -17,28 +18,77 @@ std::string shape_string(at::IntArrayRef shape) {
   return s + "]";
 }
 
+// Looks weights up by name, checks shapes, and places matrices in a WeightArena (huge pages)
+// in the compute dtype. Weights already there in the right dtype are used in place, and
+// projections that sit back to back in memory are fused without a copy (read_llama2c loads
+// them that way), so a float32 model from a llama2.c file is never copied after reading.
 class WeightTable {
  public:
-  WeightTable(const std::vector<std::pair<std::string, torch::Tensor>>& weights,
-              std::string source)
-      : source_(std::move(source)) {
+  WeightTable(const std::vector<std::pair<std::string, torch::Tensor>>& weights, std::string source,
+              size_t arena_bytes)
+      : source_(std::move(source)), arena_(arena_bytes) {
     for (const auto& [name, tensor] : weights) table_.emplace(name, tensor);
   }
-  bool has(const std::string& name) const { return table_.count(name) > 0; }
-  torch::Tensor take(const std::string& name, std::vector<int64_t> shape,
-                     torch::Dtype dtype) const {
+  // A small tensor (norm weights) in ordinary memory.
+  torch::Tensor vector(const std::string& name, int64_t size, torch::Dtype dtype) const {
+    return find(name, {size}).detach().to(dtype).contiguous();
+  }
+  torch::Tensor matrix(const std::string& name, int64_t rows, int64_t cols, torch::Dtype dtype) {
+    return fused({{name, rows}}, cols, dtype);
+  }
+  // Rows of several matrices stacked, e.g. q, k, v -> (q + k + v, cols).
+  torch::Tensor fused(const std::vector<std::pair<std::string, int64_t>>& parts, int64_t cols,
+                      torch::Dtype dtype) {
+    std::vector<torch::Tensor> found;
+    int64_t rows = 0;
+    for (const auto& [name, part_rows] : parts) {
+      found.push_back(find(name, {part_rows, cols}).detach());
+      rows += part_rows;
+    }
+    if (in_place(found, dtype)) {
+      return at::empty({0}, found[0].options())
+          .set_(found[0].storage(), found[0].storage_offset(), {rows, cols}, {cols, 1});
+    }
+    auto out = arena_.empty({rows, cols}, dtype);
+    int64_t offset = 0;
+    for (const auto& t : found) {
+      out.narrow(0, offset, t.size(0)).copy_(t);
+      offset += t.size(0);
+    }
+    return out;
+  }
+
+ private:
+  const torch::Tensor& find(const std::string& name, std::vector<int64_t> shape) const {
     const auto it = table_.find(name);
     if (it == table_.end()) throw FormatError(source_ + ": missing tensor '" + name + "'");
     if (it->second.sizes() != at::IntArrayRef(shape)) {
       throw FormatError(source_ + ": tensor '" + name + "' has shape " +
                         shape_string(it->second.sizes()) + ", expected " + shape_string(shape));
     }
-    return it->second.detach().to(dtype).contiguous();
+    return it->second;
+  }
+  // True when the parts are arena memory in `dtype`, contiguous and consecutive.
+  static bool in_place(const std::vector<torch::Tensor>& parts, torch::Dtype dtype) {
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const auto& t = parts[i];
+      if (t.scalar_type() != dtype || !t.is_contiguous() || !kernels::in_weight_arena(t)) {
+        return false;
+      }
+      if (i > 0) {
+        const auto& prev = parts[i - 1];
+        if (!t.storage().is_alias_of(prev.storage()) ||
+            t.storage_offset() != prev.storage_offset() + prev.numel()) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
- private:
   std::string source_;
   std::unordered_map<std::string, torch::Tensor> table_;
+  kernels::WeightArena arena_;
 };
 
 }  // namespace
@@ -54,10 +104,14 @@ KVCache::KVCache(const LlamaModel& model, int64_t batch, int64_t capacity)
                           " exceeds max_position_embeddings " +
                           std::to_string(c.max_position_embeddings));
   }
-  const auto opts = at::TensorOptions().dtype(model.dtype());
+  // Huge-page memory too: every decode step reads all cached keys and values.
+  const std::vector<int64_t> shape{batch, c.num_key_value_heads, capacity, c.head_dim()};
+  const int64_t per_tensor = batch * c.num_key_value_heads * capacity * c.head_dim();
+  kernels::WeightArena arena(static_cast<size_t>(2 * c.num_hidden_layers * per_tensor) *
+                             c10::elementSize(model.dtype()));
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    keys_.push_back(at::zeros({batch, c.num_key_value_heads, capacity, c.head_dim()}, opts));
-    values_.push_back(at::zeros({batch, c.num_key_value_heads, capacity, c.head_dim()}, opts));
+    keys_.push_back(arena.empty(shape, model.dtype()).zero_());
+    values_.push_back(arena.empty(shape, model.dtype()).zero_());
   }
   mask_ = at::zeros({batch, capacity}, at::kLong);
   next_position_ = at::zeros({batch}, at::kLong);
@@ -79,43 +133,54 @@ LlamaModel::LlamaModel(LlamaConfig config,
   if (dtype != torch::kFloat32 && dtype != torch::kBFloat16) {
     throw InvalidArgument(source + ": compute dtype must be float32 or bfloat16");
   }
-  const WeightTable w(weights, source);
   const int64_t d = config_.hidden_size, hd = config_.head_dim();
   const int64_t q_dim = config_.num_attention_heads * hd, kv_dim = config_.kv_dim();
   const int64_t hidden = config_.intermediate_size, vocab = config_.vocab_size;
+  const int64_t per_layer = (q_dim + 2 * kv_dim) * d + d * q_dim + 3 * hidden * d;
+  const int64_t matrices =
+      vocab * d * (config_.tie_word_embeddings ? 1 : 2) + per_layer * config_.num_hidden_layers;
+  WeightTable w(weights, source, static_cast<size_t>(matrices) * c10::elementSize(dtype));
 
-  embed_tokens_ = w.take("model.embed_tokens.weight", {vocab, d}, dtype);
-  final_norm_ = w.take("model.norm.weight", {d}, dtype);
+  embed_tokens_ = w.matrix("model.embed_tokens.weight", vocab, d, dtype);
+  final_norm_ = w.vector("model.norm.weight", d, dtype);
   if (config_.tie_word_embeddings) {
     lm_head_ = embed_tokens_;
   } else {
-    lm_head_ = w.take("lm_head.weight", {vocab, d}, dtype);
+    lm_head_ = w.matrix("lm_head.weight", vocab, d, dtype);
   }
   for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     Layer layer;
-    layer.attn_norm = w.take(p + "input_layernorm.weight", {d}, dtype);
-    layer.ffn_norm = w.take(p + "post_attention_layernorm.weight", {d}, dtype);
-    layer.w_qkv = at::cat({w.take(p + "self_attn.q_proj.weight", {q_dim, d}, dtype),
-                           w.take(p + "self_attn.k_proj.weight", {kv_dim, d}, dtype),
-                           w.take(p + "self_attn.v_proj.weight", {kv_dim, d}, dtype)},
-                          0);
-    layer.w_o = w.take(p + "self_attn.o_proj.weight", {d, q_dim}, dtype);
-    layer.w_gate_up = at::cat({w.take(p + "mlp.gate_proj.weight", {hidden, d}, dtype),
-                               w.take(p + "mlp.up_proj.weight", {hidden, d}, dtype)},
-                              0);
-    layer.w_down = w.take(p + "mlp.down_proj.weight", {d, hidden}, dtype);
+    layer.attn_norm = w.vector(p + "input_layernorm.weight", d, dtype);
+    layer.ffn_norm = w.vector(p + "post_attention_layernorm.weight", d, dtype);
+    layer.w_qkv = w.fused({{p + "self_attn.q_proj.weight", q_dim},
+                           {p + "self_attn.k_proj.weight", kv_dim},
+                           {p + "self_attn.v_proj.weight", kv_dim}},
+                          d, dtype);
+    layer.w_o = w.matrix(p + "self_attn.o_proj.weight", d, q_dim, dtype);
+    layer.w_gate_up = w.fused(
+        {{p + "mlp.gate_proj.weight", hidden}, {p + "mlp.up_proj.weight", hidden}}, d, dtype);
+    layer.w_down = w.matrix(p + "mlp.down_proj.weight", d, hidden, dtype);
+    layer.attn_norm_f32 = layer.attn_norm.to(at::kFloat).contiguous();
+    layer.ffn_norm_f32 = layer.ffn_norm.to(at::kFloat).contiguous();
     layers_.push_back(std::move(layer));
   }
 
   // RoPE tables in the HF layout: frequency i applies to the pair (x[i], x[i + hd/2]).
-  auto inv_freq = at::pow(config_.rope_theta,
-                          -at::arange(0, hd, 2, at::kDouble) / static_cast<double>(hd));
+  auto inv_freq =
+      at::pow(config_.rope_theta, -at::arange(0, hd, 2, at::kDouble) / static_cast<double>(hd));
   auto pos = at::arange(config_.max_position_embeddings, at::kDouble);
-  auto angles = at::outer(pos, inv_freq);   // (P, hd/2)
+  auto angles = at::outer(pos, inv_freq);    // (P, hd/2)
   auto full = at::cat({angles, angles}, 1);  // (P, hd)
   rope_cos_ = full.cos().to(dtype);
   rope_sin_ = full.sin().to(dtype);
+  rope_cos_f32_ = full.cos().to(at::kFloat);
+  rope_sin_f32_ = full.sin().to(at::kFloat);
+  if (dtype == torch::kFloat32) {  // share storage rather than keep equal copies
+    rope_cos_f32_ = rope_cos_;
+    rope_sin_f32_ = rope_sin_;
+  }
+  final_norm_f32_ = final_norm_.to(at::kFloat).contiguous();
 
   fingerprint_ = detail::fingerprint_model(config_, named_weights());
 }
@@ -158,8 +223,8 @@ torch::Tensor LlamaModel::embed(const torch::Tensor& ids) const {
   const auto min_id = ids.numel() > 0 ? ids.min().item<int64_t>() : 0;
   if (min_id < 0 || max_id >= config_.vocab_size) {
     throw InvalidArgument("token id " + std::to_string(min_id < 0 ? min_id : max_id) +
-                          " is outside the vocabulary (size " +
-                          std::to_string(config_.vocab_size) + ")");
+                          " is outside the vocabulary (size " + std::to_string(config_.vocab_size) +
+                          ")");
   }
   return at::embedding(embed_tokens_, ids);
 }

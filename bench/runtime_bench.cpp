@@ -1,0 +1,273 @@
+// Decoder runtime speed at batch 1, held against baselines measured in the same run.
+//
+//   runtime_bench [--model PATH | --shape 110m|15m] [--dtypes f32,bf16] [--threads 1,2]
+//                 [--prompt-tokens 128] [--new-tokens 128] [--repeats 3]
+//
+// Prints one JSON object per (dtype, threads) configuration:
+//  - decode_tok_s, prefill_tok_s, load_s: absolute speeds (best of --repeats);
+//  - decode_bandwidth_ratio: weight bytes read per decoded token x decode_tok_s, divided by a
+//    streaming read of a buffer of the same size on the same threads (1.0 = memory-bound ideal);
+//  - decode_vs_at_linear: decode speed over the speed of the plain at::linear calls one token
+//    needs (same shapes, same dtype, one row each), i.e. what the previous implementation did;
+//  - prefill_vs_at_linear: prefill speed over the at::linear calls of the whole prompt;
+//  - vs_llama_cpp: ratios to the llama.cpp figures of docs/benchmarks.md for the two shapes.
+// Machines are noisy: compare the ratios, which are measured seconds apart in one process.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu_isa.h"
+#include "pplug/model_io.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+double rss_mb() {
+  std::ifstream in("/proc/self/statm");
+  long pages_total = 0, pages_resident = 0;
+  in >> pages_total >> pages_resident;
+  return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1e6;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(item);
+  return out;
+}
+
+// Reads `bytes` bytes with the intra-op threads, as the decode kernels read weights: best of 5.
+double stream_read_gbs(size_t bytes) {
+  const int64_t words = static_cast<int64_t>(bytes / sizeof(uint64_t));
+  auto buffer = at::ones({words}, at::kLong);  // touched, so every page is real memory
+  const auto* data = reinterpret_cast<const uint64_t*>(buffer.data_ptr<int64_t>());
+  double best = 1e30;
+  volatile uint64_t sink = 0;
+  for (int r = 0; r < 5; ++r) {
+    const auto t = Clock::now();
+    std::vector<uint64_t> partial(at::get_num_threads() * 8, 0);
+    at::parallel_for(0, words, 1 << 16, [&](int64_t begin, int64_t end) {
+      uint64_t acc[4] = {0, 0, 0, 0};
+      int64_t i = begin;
+      for (; i + 4 <= end; i += 4) {
+        for (int l = 0; l < 4; ++l) acc[l] += data[i + l];
+      }
+      for (; i < end; ++i) acc[0] += data[i];
+      partial[at::get_thread_num() * 8] += acc[0] + acc[1] + acc[2] + acc[3];
+    });
+    best = std::min(best, seconds_since(t));
+    for (auto p : partial) sink = sink + p;
+  }
+  return static_cast<double>(bytes) / best / 1e9;
+}
+
+struct Shapes {
+  std::vector<std::pair<int64_t, int64_t>> per_layer;  // (out, in) of each projection
+  int64_t layers = 0, vocab = 0, d = 0;
+};
+
+Shapes projection_shapes(const pplug::LlamaConfig& c) {
+  const int64_t d = c.hidden_size, hd = c.head_dim(), hidden = c.intermediate_size;
+  const int64_t qkv = (c.num_attention_heads + 2 * c.num_key_value_heads) * hd;
+  return {{{qkv, d}, {d, c.num_attention_heads * hd}, {2 * hidden, d}, {d, hidden}},
+          c.num_hidden_layers,
+          c.vocab_size,
+          d};
+}
+
+// Time of the at::linear calls of one forward over `rows` tokens (output head on one row).
+double at_linear_seconds(const Shapes& s, int64_t rows, at::ScalarType dtype, int repeats) {
+  std::vector<at::Tensor> weights;
+  for (const auto& [out, in] : s.per_layer) weights.push_back(at::randn({out, in}).to(dtype));
+  auto head = at::randn({s.vocab, s.d}).to(dtype);
+  std::vector<at::Tensor> inputs;
+  for (const auto& [out, in] : s.per_layer) inputs.push_back(at::randn({1, rows, in}).to(dtype));
+  auto last = at::randn({1, 1, s.d}).to(dtype);
+  double best = 1e30;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t = Clock::now();
+    for (int64_t l = 0; l < s.layers; ++l) {
+      // A fresh weight per layer is not needed: the weights (MBs) do not stay cached anyway
+      // for the 110M shape, and for the small shape llama.cpp enjoys the same cache effects.
+      for (size_t i = 0; i < weights.size(); ++i) at::linear(inputs[i], weights[i]);
+    }
+    at::linear(last, head);
+    best = std::min(best, seconds_since(t));
+  }
+  return best;
+}
+
+struct Anchor {
+  double decode, prefill;
+};
+
+// llama.cpp on this machine class, 2 threads (docs/benchmarks.md, platform notes).
+bool llama_cpp_anchor(const pplug::LlamaConfig& c, const std::string& dtype, Anchor* out) {
+  const bool m110 = c.hidden_size == 768 && c.num_hidden_layers == 12 && c.vocab_size == 32000;
+  const bool m15 = c.hidden_size == 288 && c.num_hidden_layers == 6 && c.vocab_size == 32000;
+  if (m110 && dtype == "f32")
+    *out = {68.0, 758.0};
+  else if (m110 && dtype == "bf16")
+    *out = {162.0, 1027.0};
+  else if (m15 && dtype == "f32")
+    *out = {456.0, 7040.0};
+  else
+    return false;
+  return true;
+}
+
+struct Args {
+  std::string model, shape = "110m", dtypes = "f32,bf16", threads = "1,2";
+  int prompt_tokens = 128, new_tokens = 128, repeats = 3;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(k + " needs a value");
+      return argv[++i];
+    };
+    if (k == "--model")
+      a.model = value();
+    else if (k == "--shape")
+      a.shape = value();
+    else if (k == "--dtypes")
+      a.dtypes = value();
+    else if (k == "--threads")
+      a.threads = value();
+    else if (k == "--prompt-tokens")
+      a.prompt_tokens = std::stoi(value());
+    else if (k == "--new-tokens")
+      a.new_tokens = std::stoi(value());
+    else if (k == "--repeats")
+      a.repeats = std::stoi(value());
+    else
+      throw std::invalid_argument("unknown option " + k);
+  }
+  return a;
+}
+
+pplug::LlamaConfig shape_config(const std::string& shape) {
+  pplug::LlamaConfig c;
+  if (shape == "110m") {
+    c.hidden_size = 768, c.intermediate_size = 2048, c.num_hidden_layers = 12;
+    c.num_attention_heads = c.num_key_value_heads = 12;
+  } else if (shape == "15m") {
+    c.hidden_size = 288, c.intermediate_size = 768, c.num_hidden_layers = 6;
+    c.num_attention_heads = c.num_key_value_heads = 6;
+  } else {
+    throw std::invalid_argument("--shape must be 110m or 15m");
+  }
+  c.vocab_size = 32000, c.max_position_embeddings = 1024, c.tie_word_embeddings = true;
+  return c;
+}
+
+void run_config(const Args& a, const std::string& dtype_name, int threads) {
+  at::set_num_threads(threads);
+  const auto dtype = dtype_name == "bf16" ? at::kBFloat16 : at::kFloat;
+  double load_s = 0;
+  std::shared_ptr<const pplug::LlamaModel> model;
+  if (!a.model.empty()) {
+    pplug::ModelLoadOptions options;
+    options.dtype = dtype;
+    options.load_tokenizer = false;
+    const auto t = Clock::now();
+    model = pplug::load_model(a.model, options).model;
+    load_s = seconds_since(t);
+  } else {
+    const auto raw = pplug::random_model(shape_config(a.shape), 1);
+    const auto t = Clock::now();
+    model = std::make_shared<const pplug::LlamaModel>(raw.config, raw.weights, dtype, a.shape);
+    load_s = seconds_since(t);  // model construction only (no file)
+  }
+  const auto& c = model->config();
+  c10::InferenceMode guard;
+  auto gen = at::detail::createCPUGenerator(1);
+  auto prompt = at::randint(3, c.vocab_size, {1, a.prompt_tokens}, gen, at::kLong);
+  pplug::ForwardOptions fwd;
+  fwd.last_logits_only = true;
+  double prefill = 1e30, decode = 1e30, rss_growth = 0;
+  for (int r = 0; r < a.repeats; ++r) {
+    pplug::KVCache cache(*model, 1, a.prompt_tokens + a.new_tokens);
+    auto t = Clock::now();
+    auto logits = model->forward(model->embed(prompt), {}, &cache, fwd).logits;
+    prefill = std::min(prefill, seconds_since(t));
+    // One step first, so the cache's work buffers exist before the RSS baseline.
+    logits = model->forward(model->embed(logits.argmax(-1)), {}, &cache, fwd).logits;
+    const double rss_before = rss_mb();
+    t = Clock::now();
+    for (int i = 1; i < a.new_tokens; ++i) {
+      logits = model->forward(model->embed(logits.argmax(-1)), {}, &cache, fwd).logits;
+    }
+    decode = std::min(decode, seconds_since(t) / (a.new_tokens - 1));
+    rss_growth = std::max(rss_growth, rss_mb() - rss_before);
+  }
+  const auto shapes = projection_shapes(c);
+  const double elem = dtype == at::kBFloat16 ? 2 : 4;
+  double weight_bytes = static_cast<double>(c.vocab_size * c.hidden_size) * elem;
+  for (const auto& [out, in] : shapes.per_layer) {
+    weight_bytes += static_cast<double>(out * in) * elem * static_cast<double>(c.num_hidden_layers);
+  }
+  const double probe_gbs = stream_read_gbs(static_cast<size_t>(weight_bytes));
+  const double linear_decode = at_linear_seconds(shapes, 1, dtype, a.repeats);
+  const double linear_prefill = at_linear_seconds(shapes, a.prompt_tokens, dtype, a.repeats);
+  const double decode_tok_s = 1.0 / decode, prefill_tok_s = a.prompt_tokens / prefill;
+  nlohmann::json j = {{"model", a.model.empty() ? "random:" + a.shape : a.model},
+                      {"dtype", dtype_name},
+                      {"threads", at::get_num_threads()},
+                      {"kernels", pplug::kernels::isa_name(pplug::kernels::best_isa())},
+                      {"prompt_tokens", a.prompt_tokens},
+                      {"new_tokens", a.new_tokens},
+                      {"load_s", load_s},
+                      {"prefill_tok_s", prefill_tok_s},
+                      {"decode_tok_s", decode_tok_s},
+                      {"decode_weight_mb_per_token", weight_bytes / 1e6},
+                      {"decode_gb_s", weight_bytes * decode_tok_s / 1e9},
+                      {"stream_read_gb_s", probe_gbs},
+                      {"decode_bandwidth_ratio", weight_bytes * decode_tok_s / 1e9 / probe_gbs},
+                      {"at_linear_decode_tok_s", 1.0 / linear_decode},
+                      {"decode_vs_at_linear", linear_decode / decode},
+                      {"at_linear_prefill_tok_s", a.prompt_tokens / linear_prefill},
+                      {"prefill_vs_at_linear", linear_prefill / prefill},
+                      {"decode_rss_growth_mb", rss_growth}};
+  Anchor anchor{};
+  if (llama_cpp_anchor(c, dtype_name, &anchor)) {
+    j["vs_llama_cpp"] = {{"decode", decode_tok_s / anchor.decode},
+                         {"prefill", prefill_tok_s / anchor.prefill}};
+  }
+  std::cout << j.dump() << std::endl;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Args a = parse(argc, argv);
+    for (const auto& dtype : split(a.dtypes)) {
+      for (const auto& threads : split(a.threads)) run_config(a, dtype, std::stoi(threads));
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "runtime_bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,91 @@
+// pplug eval: predictions (and scores) on LaMP-format questions with any method.
+#include <iostream>
+#include <memory>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+#include "pplug/error.h"
+#include "pplug/evaluator.h"
+#include "pplug/lamp_data.h"
+#include "pplug/lamp_metrics.h"
+
+namespace pplug::cli {
+namespace {
+
+struct EvalArgs {
+  std::string model, tokenizer, encoder, task, questions, outputs, method = "pplug", plugin,
+                                                                   preds_out, dtype = "f32";
+  int k = -1, threads = 0, batch_size = 16, max_new_tokens = 0, beams = 0;
+  bool no_progress = false, free_generation = false;
+};
+
+void run_eval(const EvalArgs& a) {
+  set_threads(a.threads);
+  const lamp::Task task = lamp::parse_task(a.task);
+  EvalOptions o;
+  o.method = parse_eval_method(a.method);
+  o.batch_size = a.batch_size;
+  o.progress_bar = !a.no_progress;
+  o.choose_among_labels = !a.free_generation;
+  o.generation = default_generation_options(task);
+  if (a.max_new_tokens > 0) o.generation.max_new_tokens = a.max_new_tokens;
+  if (a.beams > 0) o.generation.num_beams = a.beams;
+  o.k = a.k >= 0 ? a.k : (o.method == EvalMethod::kPplugRag ? 1 : 4);
+  lamp::QuestionsReadOptions ro;
+  ro.task = task;
+  const auto questions = lamp::read_questions(a.questions, ro);
+  const bool personal = o.method == EvalMethod::kPplug || o.method == EvalMethod::kPplugRag;
+  if (personal && a.plugin.empty()) {
+    throw InvalidArgument("--method " + a.method + " needs --plugin DIR");
+  }
+  const auto llm = load_cli_model(a.model, a.tokenizer, a.dtype);
+  std::shared_ptr<PersonaPlug> plug;
+  if (!a.plugin.empty()) {
+    plug = PersonaPlug::load(a.plugin, llm, load_sentence_encoder(a.encoder, llm));
+    if (plug->config().task != lamp::task_name(task)) {
+      throw MismatchError(a.plugin + ": plug-in was trained for " + plug->config().task +
+                          ", but --task is " + lamp::task_name(task));
+    }
+    o.answer_prefix = plug->config().answer_prefix;
+    o.max_input_tokens = plug->config().max_input_tokens;
+  }
+  const auto preds = predict(llm, plug.get(), task, questions, o);
+  lamp::write_outputs(a.preds_out, task, preds);
+  if (!a.outputs.empty()) {
+    const auto golds = lamp::read_outputs(a.outputs);
+    if (!golds.task.empty() && lamp::parse_task(golds.task) != task) {
+      throw MismatchError(a.outputs + ": task is " + golds.task + ", but --task is " +
+                          lamp::task_name(task));
+    }
+    std::cout << lamp::scores_to_json(lamp::score(task, golds.golds, preds)) << "\n";
+  }
+}
+
+}  // namespace
+
+void register_eval(CLI::App& app) {
+  auto a = std::make_shared<EvalArgs>();
+  auto* cmd = app.add_subcommand("eval", "Predict (and score) LaMP-format questions");
+  cmd->add_option("--model", a->model, "LLM path")->required();
+  cmd->add_option("--tokenizer", a->tokenizer, "SentencePiece model (default: beside --model)");
+  cmd->add_option("--encoder", a->encoder, "Encoder folder the plug-in was trained with");
+  cmd->add_option("--task", a->task, "LaMP task, e.g. LaMP_2")->required();
+  cmd->add_option("--questions", a->questions, "Questions file")->required();
+  cmd->add_option("--outputs", a->outputs, "Gold outputs: print the scores as JSON");
+  cmd->add_option("--method", a->method, "none | rag-bm25 | rag-recency | pplug | pplug-rag")
+      ->capture_default_str();
+  cmd->add_option("--k", a->k, "Retrieved items (default 4; 1 for pplug-rag)");
+  cmd->add_option("--plugin", a->plugin, "Plug-in folder (pplug methods)");
+  cmd->add_option("--preds-out", a->preds_out, "Predictions file to write")->required();
+  cmd->add_option("--batch-size", a->batch_size, "Questions per batch")->capture_default_str();
+  cmd->add_option("--max-new-tokens", a->max_new_tokens, "Override the task default");
+  cmd->add_option("--beams", a->beams, "Override the task default (1 = greedy)");
+  cmd->add_option("--threads", a->threads, "Intra-op threads (0 = all cores)");
+  cmd->add_option("--dtype", a->dtype, "f32 or bf16")->capture_default_str();
+  cmd->add_flag("--no-progress", a->no_progress, "No progress bar");
+  cmd->add_flag("--free-generation", a->free_generation,
+                "Classification/rating: generate freely instead of choosing among the labels");
+  cmd->callback([a] { run_eval(*a); });
+}
+
+}  // namespace pplug::cli

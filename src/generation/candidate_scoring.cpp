@@ -1,0 +1,60 @@
+// Rank classification: the log-probability of each label after a prompt.
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include "pplug/error.h"
+#include "pplug/generation.h"
+
+namespace pplug {
+
+std::vector<std::vector<double>> Generator::score_candidates(
+    const std::vector<EmbeddedPrompt>& prompts,
+    const std::vector<std::vector<int>>& candidates) const {
+  if (candidates.empty()) throw InvalidArgument("score_candidates: no candidates");
+  int64_t longest = 0;
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    if (candidates[c].empty()) {
+      throw InvalidArgument("score_candidates: candidate " + std::to_string(c) + " is empty");
+    }
+    longest = std::max<int64_t>(longest, candidates[c].size());
+  }
+  c10::InferenceMode guard;
+  const auto C = static_cast<int64_t>(candidates.size());
+  // Candidates are right-padded: a real token never attends to the padding after it.
+  auto ids = at::zeros({C, longest}, at::kLong);
+  auto mask = at::zeros({C, longest}, at::kLong);
+  for (int64_t c = 0; c < C; ++c) {
+    const auto n = static_cast<int64_t>(candidates[c].size());
+    ids[c].narrow(0, 0, n).copy_(
+        at::tensor(std::vector<int64_t>(candidates[c].begin(), candidates[c].end()), at::kLong));
+    mask[c].narrow(0, 0, n).fill_(1);
+  }
+  auto candidate_embeds = model_->embed(ids);  // (C, L, d)
+  ForwardOptions last;
+  last.last_logits_only = true;
+  std::vector<std::vector<double>> out;
+  out.reserve(prompts.size());
+  for (const auto& prompt : prompts) {
+    const int64_t T = prompt.embeds.size(0);
+    if (T + longest > model_->config().max_position_embeddings) {
+      throw InvalidArgument("score_candidates: prompt of " + std::to_string(T) +
+                            " positions plus candidates exceed the model's context");
+    }
+    KVCache cache(*model_, 1, T + longest);
+    auto first = model_->forward(prompt.embeds.unsqueeze(0).to(model_->dtype()), {}, &cache, last)
+                     .logits.squeeze(1)
+                     .log_softmax(-1);  // (1, V): predicts each candidate's first token
+    cache.reorder(at::zeros({C}, at::kLong));
+    auto rest =
+        model_->forward(candidate_embeds, mask, &cache).logits.log_softmax(-1);  // (C, L, V)
+    // Token t of a candidate is predicted by the prompt (t = 0) or by its token t - 1.
+    auto predictors =
+        at::cat({first.expand({C, 1, first.size(-1)}), rest.narrow(1, 0, longest - 1)}, 1);
+    auto token_lp = predictors.gather(-1, ids.unsqueeze(-1)).squeeze(-1) * mask.to(at::kFloat);
+    auto totals = token_lp.sum(1).to(at::kDouble).contiguous();
+    out.emplace_back(totals.data_ptr<double>(), totals.data_ptr<double>() + C);
+  }
+  return out;
+}
+
+}  // namespace pplug

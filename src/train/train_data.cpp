@@ -1,0 +1,85 @@
+#include "train/train_data.h"
+
+#include <ATen/ATen.h>
+
+#include <random>
+#include <unordered_map>
+
+#include "pplug/error.h"
+#include "util/log.h"
+
+namespace pplug::detail {
+
+TrainData prepare_train_data(const PersonaPlug& plug, const LabelledSplit& split,
+                             const TrainOptions& options) {
+  if (split.questions.empty()) throw InvalidArgument("training set is empty");
+  std::unordered_map<std::string, const lamp::Output*> gold_by_id;
+  for (const auto& g : split.golds) gold_by_id.emplace(g.id, &g);
+  std::vector<std::string> missing;
+  for (const auto& q : split.questions) {
+    if (gold_by_id.count(q.id) == 0 && missing.size() < 5) missing.push_back(q.id);
+  }
+  if (!missing.empty()) {
+    std::string ids;
+    for (const auto& id : missing) ids += (ids.empty() ? "" : ", ") + id;
+    throw InvalidArgument("training questions without a gold output: " + ids);
+  }
+  const Tokenizer& tok = *plug.llm().tokenizer;
+  const int max_history = plug.config().max_history;
+
+  // Distinct history texts are encoded once, however many questions share them.
+  std::unordered_map<std::string, int64_t> text_row;
+  std::vector<std::string> texts, queries;
+  TrainData data;
+  for (size_t qi = 0; qi < split.questions.size(); ++qi) {
+    const auto& q = split.questions[qi];
+    TrainExample ex;
+    ex.query = static_cast<int64_t>(qi);
+    const size_t first =
+        q.profile.size() > static_cast<size_t>(max_history) ? q.profile.size() - max_history : 0;
+    for (size_t i = first; i < q.profile.size(); ++i) {
+      const std::string text = plug.item_text(q.profile[i]);
+      const auto [it, inserted] = text_row.emplace(text, static_cast<int64_t>(texts.size()));
+      if (inserted) texts.push_back(text);
+      ex.items.push_back(it->second);
+    }
+    queries.push_back(plug.query_text(q.input));
+    ex.prompt = plug.prompt_ids(q.input);
+    ex.target = tok.encode(gold_by_id.at(q.id)->output);
+    const bool eos = plug.config().end_with_eos;
+    const int room = std::max(1, options.max_target_tokens - (eos ? 1 : 0));
+    if (static_cast<int>(ex.target.size()) > room) ex.target.resize(room);
+    if (eos) ex.target.push_back(tok.eos_id());
+    if (ex.target.empty()) {
+      throw InvalidArgument("training question '" + q.id + "' has an empty gold output");
+    }
+    data.examples.push_back(std::move(ex));
+  }
+  PPLUG_LOG_INFO("encoding {} distinct history items and {} inputs with the frozen encoder",
+                 texts.size(), queries.size());
+  data.item_vectors = texts.empty() ? at::zeros({0, plug.encoder().dim()})
+                                    : plug.encoder().encode(texts, /*as_query=*/false);
+  data.query_vectors = plug.encoder().encode(queries, /*as_query=*/true);
+
+  // History dropout (reference code): extra copies with a random 1..50% of the items removed.
+  std::mt19937_64 rng(options.seed * 0x9E3779B97F4A7C15ull + 17);
+  const size_t originals = data.examples.size();
+  for (int copy = 0; copy < options.history_dropout_copies; ++copy) {
+    for (size_t e = 0; e < originals; ++e) {
+      const TrainExample& base = data.examples[e];
+      if (base.items.size() <= 2) continue;
+      const double share = 0.01 + 0.49 * static_cast<double>(rng() >> 11) * 0x1.0p-53;
+      const size_t drop = std::max<size_t>(1, static_cast<size_t>(share * base.items.size()));
+      std::vector<int64_t> kept = base.items;
+      for (size_t k = 0; k < drop && kept.size() > 1; ++k) {
+        kept.erase(kept.begin() + static_cast<int64_t>(rng() % kept.size()));
+      }
+      TrainExample ex = base;
+      ex.items = std::move(kept);
+      data.examples.push_back(std::move(ex));
+    }
+  }
+  return data;
+}
+
+}  // namespace pplug::detail

@@ -1,0 +1,308 @@
+// The training loop: batches, loss on target tokens, AdamW with warm-up and linear decay,
+// clipping, dev evaluation, best/last checkpoints, interruption and resumption.
+#include <ATen/ATen.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "plug/plugin_module.h"
+#include "pplug/error.h"
+#include "pplug/safetensors.h"
+#include "pplug/trainer.h"
+#include "train/progress.h"
+#include "train/train_data.h"
+#include "util/file_io.h"
+#include "util/log.h"
+
+namespace pplug {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+constexpr const char* kRunMarker = "train_run.json";
+
+// The order of the examples in an epoch depends only on (seed, epoch): a resumed run replays it.
+std::vector<size_t> epoch_order(size_t n, uint64_t seed, int epoch) {
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::mt19937_64 rng(seed * 1000003ull + static_cast<uint64_t>(epoch) + 1);
+  for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  return order;
+}
+
+double learning_rate(const TrainOptions& o, int64_t step, int64_t total) {
+  const auto warmup = static_cast<int64_t>(std::ceil(o.warmup_ratio * static_cast<double>(total)));
+  if (step < warmup) return o.lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  const double left =
+      static_cast<double>(total - step) / static_cast<double>(std::max<int64_t>(1, total - warmup));
+  return o.lr * std::max(0.0, left);
+}
+
+// Mean cross-entropy over the target tokens of a micro-batch.
+torch::Tensor batch_loss(const PersonaPlug& plug, detail::PluginModuleImpl& module,
+                         const detail::TrainData& data,
+                         const std::vector<const detail::TrainExample*>& batch) {
+  const LlamaModel& llm = *plug.llm().model;
+  const auto B = static_cast<int64_t>(batch.size());
+  const int64_t de = data.query_vectors.size(1), d = llm.hidden_size();
+  int64_t n_items = 1;
+  for (const auto* ex : batch) n_items = std::max<int64_t>(n_items, ex->items.size());
+  auto item_index = at::zeros({B, n_items}, at::kLong);
+  auto item_mask = at::zeros({B, n_items}, at::kBool);
+  auto query_index = at::zeros({B}, at::kLong);
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& items = batch[b]->items;
+    if (!items.empty()) {
+      item_index[b].narrow(0, 0, items.size()).copy_(at::tensor(items, at::kLong));
+      item_mask[b].narrow(0, 0, items.size()).fill_(true);
+    }
+    query_index[b] = batch[b]->query;
+  }
+  auto items = data.item_vectors.numel() > 0
+                   ? data.item_vectors.index_select(0, item_index.view({-1})).view({B, n_items, de})
+                   : at::zeros({B, n_items, de});
+  auto projections = module.project_items(items);                           // (B, N, n_p d)
+  auto query = data.query_vectors.index_select(0, query_index);             // (B, d_e)
+  auto soft = module.forward(items, projections, item_mask, query).tokens;  // (B, S, d)
+  const int64_t n_soft = soft.size(1);
+
+  // Left-padded rows [BOS][soft][prompt][target]; position p predicts token p + 1.
+  std::vector<int64_t> lengths(B);
+  int64_t longest = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    lengths[b] =
+        1 + n_soft + static_cast<int64_t>(batch[b]->prompt.size() + batch[b]->target.size());
+    longest = std::max(longest, lengths[b]);
+  }
+  std::vector<torch::Tensor> rows;
+  auto mask = at::zeros({B, longest}, at::kLong);
+  auto labels = at::full({B, longest}, -100, at::kLong);
+  const int bos = plug.llm().tokenizer->bos_id();
+  for (int64_t b = 0; b < B; ++b) {
+    const auto* ex = batch[b];
+    std::vector<int64_t> ids{bos};
+    ids.insert(ids.end(), ex->prompt.begin(), ex->prompt.end());
+    ids.insert(ids.end(), ex->target.begin(), ex->target.end());
+    auto tok = llm.embed(at::tensor(ids, at::kLong)).to(at::kFloat);  // (1 + P + T, d)
+    const int64_t pad = longest - lengths[b];
+    const int64_t split = plug.soft_token_offset(ex->prompt.size());
+    rows.push_back(at::cat({at::zeros({pad, d}), tok.narrow(0, 0, split), soft[b],
+                            tok.narrow(0, split, static_cast<int64_t>(ids.size()) - split)},
+                           0));
+    mask[b].narrow(0, pad, lengths[b]).fill_(1);
+    const int64_t first_label = pad + n_soft + static_cast<int64_t>(ex->prompt.size());
+    labels[b]
+        .narrow(0, first_label, ex->target.size())
+        .copy_(at::tensor(std::vector<int64_t>(ex->target.begin(), ex->target.end()), at::kLong));
+  }
+  auto logits = llm.forward(at::stack(rows), mask).logits;  // (B, L, V)
+  return at::cross_entropy_loss(logits.view({-1, logits.size(-1)}), labels.view({-1}), {},
+                                at::Reduction::Mean, -100);
+}
+
+void load_module_weights(detail::PluginModuleImpl& module, const std::string& path) {
+  SafetensorsFile file(path);
+  torch::NoGradGuard no_grad;
+  for (auto& p : module.named_parameters()) {
+    p.value().copy_(file.get(p.key(), torch::kFloat32, p.value().sizes().vec()));
+  }
+}
+
+void prepare_out_dir(const std::string& out, bool resuming) {
+  if (out.empty()) throw InvalidArgument("training needs an output folder");
+  std::error_code ec;
+  if (fs::exists(out) && !fs::is_empty(out, ec) && !fs::exists(fs::path(out) / kRunMarker)) {
+    throw InvalidArgument(out +
+                          ": exists and holds something other than a pplug training run; "
+                          "refusing to overwrite it");
+  }
+  if (!resuming && fs::exists(fs::path(out) / kRunMarker) && fs::exists(fs::path(out) / "last")) {
+    PPLUG_LOG_WARN("{} holds an earlier run; its checkpoints will be replaced", out);
+  }
+  fs::create_directories(out, ec);
+  if (ec) throw Error(out + ": cannot create: " + ec.message());
+}
+
+// last/ = plugin/ + optimizer.pt + state.json, swapped in whole.
+void save_resumable(const PersonaPlug& plug, torch::optim::AdamW& optimizer, const std::string& out,
+                    const json& state) {
+  const fs::path last = fs::path(out) / "last";
+  const fs::path tmp = fs::path(out) / "last.tmp";
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp);
+  plug.save((tmp / "plugin").string());
+  torch::serialize::OutputArchive archive;
+  optimizer.save(archive);
+  archive.save_to((tmp / "optimizer.pt").string());
+  detail::write_file_atomic((tmp / "state.json").string(), state.dump(2) + "\n");
+  const fs::path old = fs::path(out) / "last.old";
+  fs::remove_all(old, ec);
+  if (fs::exists(last)) fs::rename(last, old);
+  fs::rename(tmp, last);
+  fs::remove_all(old, ec);
+}
+
+}  // namespace
+
+void request_training_stop() { g_stop.store(true); }
+
+TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const TrainOptions& o,
+                          const DevEvaluator& dev, const std::string& resume_dir) {
+  if (o.epochs < 1 || o.batch_size < 1 || o.grad_accum < 1 || !(o.lr > 0)) {
+    throw InvalidArgument("training: epochs, batch_size, grad_accum and lr must be positive");
+  }
+  prepare_out_dir(o.out_dir, !resume_dir.empty());
+  g_stop.store(false);
+  const auto data = detail::prepare_train_data(plug, train, o);
+  auto& module = plug.train_module();
+  module.train();
+  std::vector<torch::Tensor> params;
+  for (auto& p : module.parameters()) {
+    if (p.requires_grad()) params.push_back(p);
+  }
+  torch::optim::AdamW optimizer(params,
+                                torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  const size_t n = data.examples.size();
+  const int64_t per_step = static_cast<int64_t>(o.batch_size) * o.grad_accum;
+  const int64_t steps_per_epoch = (static_cast<int64_t>(n) + per_step - 1) / per_step;
+  const int64_t total_steps = steps_per_epoch * o.epochs;
+  const json run = {{"examples", n},
+                    {"epochs", o.epochs},
+                    {"batch_size", o.batch_size},
+                    {"grad_accum", o.grad_accum},
+                    {"seed", o.seed},
+                    {"lr", o.lr},
+                    {"history_dropout_copies", o.history_dropout_copies}};
+
+  int start_epoch = 0;
+  int64_t start_step_in_epoch = 0, global_step = 0;
+  double best_dev = 0.0;
+  bool have_best = false;
+  if (!resume_dir.empty()) {
+    const json state =
+        json::parse(detail::read_file((fs::path(resume_dir) / "state.json").string()));
+    if (state.at("run") != run) {
+      throw MismatchError(resume_dir + ": was saved by a run with other data or options: " +
+                          state.at("run").dump() + " vs " + run.dump());
+    }
+    load_module_weights(module, (fs::path(resume_dir) / "plugin" / "plugin.safetensors").string());
+    torch::serialize::InputArchive archive;
+    archive.load_from((fs::path(resume_dir) / "optimizer.pt").string());
+    optimizer.load(archive);
+    start_epoch = state.at("epoch").get<int>();
+    start_step_in_epoch = state.at("step_in_epoch").get<int64_t>();
+    global_step = state.at("global_step").get<int64_t>();
+    have_best = state.at("have_best").get<bool>();
+    best_dev = state.at("best_dev").get<double>();
+    PPLUG_LOG_INFO("resuming at epoch {} step {}", start_epoch + 1, global_step);
+  }
+  detail::write_file_atomic((fs::path(o.out_dir) / kRunMarker).string(), run.dump(2) + "\n");
+  std::ofstream metrics((fs::path(o.out_dir) / "metrics.jsonl").string(), std::ios::app);
+
+  TrainSummary summary;
+  detail::Progress progress(total_steps, o.progress_bar, o.log_every);
+  const auto t0 = std::chrono::steady_clock::now();
+  int64_t examples_seen = 0;
+  auto state_json = [&](int epoch, int64_t step_in_epoch) {
+    return json{{"run", run},
+                {"epoch", epoch},
+                {"step_in_epoch", step_in_epoch},
+                {"global_step", global_step},
+                {"have_best", have_best},
+                {"best_dev", best_dev}};
+  };
+  for (int epoch = start_epoch; epoch < o.epochs; ++epoch) {
+    const auto order = epoch_order(n, o.seed, epoch);
+    double epoch_loss = 0.0;
+    int64_t epoch_batches = 0;
+    const int64_t first_step = epoch == start_epoch ? start_step_in_epoch : 0;
+    for (int64_t s = first_step; s < steps_per_epoch; ++s) {
+      optimizer.zero_grad();
+      double step_loss = 0.0;
+      for (int a = 0; a < o.grad_accum; ++a) {
+        std::vector<const detail::TrainExample*> batch;
+        for (int64_t k = 0; k < o.batch_size; ++k) {
+          const int64_t pos = (s * o.grad_accum + a) * o.batch_size + k;
+          if (pos < static_cast<int64_t>(n)) batch.push_back(&data.examples[order[pos]]);
+        }
+        if (batch.empty()) continue;
+        auto loss = batch_loss(plug, module, data, batch) / o.grad_accum;
+        loss.backward();
+        step_loss += loss.item<double>();
+        examples_seen += static_cast<int64_t>(batch.size());
+      }
+      double grad_norm = 0.0;
+      if (o.max_grad_norm > 0) {
+        grad_norm = torch::nn::utils::clip_grad_norm_(params, o.max_grad_norm);
+      }
+      const double lr = learning_rate(o, global_step, total_steps);
+      for (auto& group : optimizer.param_groups()) {
+        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+      }
+      optimizer.step();
+      ++global_step;
+      epoch_loss += step_loss;
+      ++epoch_batches;
+      if (global_step == 1 || (summary.first_loss == 0.0 && global_step <= 1))
+        summary.first_loss = step_loss;
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double eps = secs > 0 ? examples_seen / secs : 0.0;
+      metrics << json{{"step", global_step},    {"epoch", epoch + 1},
+                      {"loss", step_loss},      {"lr", lr},
+                      {"grad_norm", grad_norm}, {"examples_per_s", eps}}
+                     .dump()
+              << "\n";
+      progress.update(global_step, epoch + 1, step_loss, eps);
+      if (g_stop.load()) {
+        progress.finish();
+        metrics.flush();
+        save_resumable(plug, optimizer, o.out_dir, state_json(epoch, s + 1));
+        plug.refresh_fingerprint();
+        PPLUG_LOG_WARN("interrupted: resumable state saved in {}/last", o.out_dir);
+        summary.interrupted = true;
+        summary.steps = global_step;
+        return summary;
+      }
+    }
+    summary.last_loss = epoch_batches > 0 ? epoch_loss / epoch_batches : 0.0;
+    plug.refresh_fingerprint();
+    module.eval();
+    if (dev) {
+      const auto [value, higher_better] = dev(plug);
+      metrics << json{{"epoch", epoch + 1}, {"dev", value}}.dump() << "\n";
+      PPLUG_LOG_INFO("epoch {}: train loss {:.4f}, dev {:.4f}", epoch + 1, summary.last_loss,
+                     value);
+      if (!have_best || (higher_better ? value > best_dev : value < best_dev)) {
+        best_dev = value;
+        have_best = true;
+        plug.save((fs::path(o.out_dir) / "best").string());
+      }
+    } else {
+      plug.save((fs::path(o.out_dir) / "best").string());
+    }
+    module.train();
+    save_resumable(plug, optimizer, o.out_dir, state_json(epoch + 1, 0));
+  }
+  progress.finish();
+  module.eval();
+  plug.refresh_fingerprint();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  summary.steps = global_step;
+  summary.best_dev = best_dev;
+  summary.examples_per_second = secs > 0 ? examples_seen / secs : 0.0;
+  return summary;
+}
+
+}  // namespace pplug
