@@ -13,6 +13,8 @@ MODEL="${PPLUG_MODEL:-../shared/models/stories260K}"
 KIND="${PPLUG_DEMO_KIND:-rating}"
 OUT="${PPLUG_DEMO_OUT:-out/demo}"
 EPOCHS="${PPLUG_DEMO_EPOCHS:-6}"
+# stories260K never saw EOS in pretraining and has a tiny context: targets end without EOS and
+# the soft tokens sit next to the answer cue (docs/design.md).
 case "$KIND" in
   rating) TASK=LaMP_3 ;;
   tagging) TASK=LaMP_2 ;;
@@ -24,8 +26,8 @@ DATA="$OUT/data"
 $PPLUG synth --kind "$KIND" --users 200 --seed 1 --out "$DATA" > /dev/null
 TRAIN=(--model "$MODEL" --task "$TASK" --train-questions "$DATA/train_questions.json"
        --train-outputs "$DATA/train_outputs.json" --dev-questions "$DATA/dev_questions.json"
-       --dev-outputs "$DATA/dev_outputs.json" --epochs "$EPOCHS" --lr 3e-2
-       --placement before-answer --threads 1)
+       --dev-outputs "$DATA/dev_outputs.json" --epochs "$EPOCHS" --lr 1e-2
+       --placement before-answer --no-eos --threads 1 --no-progress)
 echo "== training Persona-Plug ($TASK, $KIND, frozen $(basename "$MODEL"))"
 $PPLUG train "${TRAIN[@]}" --out "$OUT/pplug" | tail -n 1
 echo "== training the no-persona ablation"

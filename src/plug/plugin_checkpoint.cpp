@@ -21,7 +21,7 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kFormat = "pplug-plugin";
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;  // 2: log_gain, placement, end_with_eos, max_input_tokens
 
 json config_to_json(const PluginConfig& c) {
   return {{"task", c.task},
