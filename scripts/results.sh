@@ -10,7 +10,8 @@ OUT="${1:-out/results}"
 KINDS="${PPLUG_KINDS:-rating tagging}"
 SEEDS="${PPLUG_SEEDS:-1 2 3}"
 VARIANTS="${PPLUG_VARIANTS:-pplug no-persona no-instruction mean}"
-COMMON=(--epochs "${PPLUG_EPOCHS:-6}" --lr 1e-2 --placement before-answer --no-eos --threads 1 --no-progress)
+ENCODER="${PPLUG_ENCODER:-llm:last}"
+COMMON=(--encoder "$ENCODER" --epochs "${PPLUG_EPOCHS:-6}" --lr 1e-2 --placement before-answer --no-eos --threads 1 --no-progress)
 mkdir -p "$OUT"
 RESULTS="$OUT/scores.jsonl"
 : > "$RESULTS"
@@ -35,7 +36,7 @@ for kind in $KINDS; do
       $PPLUG train --model "$MODEL" --task "$task" --train-questions "$data/train_questions.json" \
         --train-outputs "$data/train_outputs.json" --out "$run" --seed "$seed" "${COMMON[@]}" \
         "${flags[@]}" > "$run.log" 2>&1
-      s=$($PPLUG eval "${EVAL[@]}" --method pplug --plugin "$run/best" --preds-out "$run/preds.json" | tail -n 1)
+      s=$($PPLUG eval "${EVAL[@]}" --method pplug --encoder "$ENCODER" --plugin "$run/best" --preds-out "$run/preds.json" | tail -n 1)
       echo "{\"kind\":\"$kind\",\"method\":\"$variant\",\"seed\":$seed,\"scores\":$s}" | tee -a "$RESULTS"
     done
   done

@@ -35,8 +35,14 @@ class SentenceEncoder {
 };
 
 struct LlmEncoderOptions {
+  enum class Pooling {
+    kMean,  // mean of the final hidden states of all tokens
+    kLast,  // the final hidden state of the last token, which has read the whole text (and
+            // under the default templates sits on the item's label: "... score: 4")
+  };
   int max_tokens = 128;  // tokens per text (BOS included); longer texts keep their beginning
   int batch_size = 16;   // texts per forward pass (sorted by length to limit padding)
+  Pooling pooling = Pooling::kMean;
 };
 
 std::shared_ptr<SentenceEncoder> make_llm_encoder(std::shared_ptr<const LlamaModel> model,
@@ -44,7 +50,8 @@ std::shared_ptr<SentenceEncoder> make_llm_encoder(std::shared_ptr<const LlamaMod
                                                   LlmEncoderOptions options = {});
 std::shared_ptr<SentenceEncoder> make_bert_encoder(std::shared_ptr<BertEncoder> encoder);
 
-// The history encoder named by a command line or a trainer: "" = the frozen `llm` itself
+// The history encoder named by a command line or a trainer: "" (or "llm") = the frozen `llm`
+// itself with mean pooling, "llm:last" = the same with last-token pooling
 // (make_llm_encoder with default options; needs its tokenizer), otherwise an HF BERT folder
 // loaded with `bert_options`, or with BGE's settings when none are given (CLS pooling,
 // L2-normalised, query instruction "Represent this sentence for searching relevant passages: ").

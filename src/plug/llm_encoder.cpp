@@ -58,8 +58,13 @@ class LlmEncoder final : public SentenceEncoder {
         mask[b].narrow(0, T - n, n).fill_(1);
       }
       auto hidden = model_->forward(model_->embed(batch), mask, nullptr, fwd).hidden;  // (B, T, d)
-      auto m = mask.unsqueeze(-1).to(at::kFloat);
-      auto pooled = (hidden.to(at::kFloat) * m).sum(1) / m.sum(1).clamp_min(1.0);  // (B, d)
+      torch::Tensor pooled;  // (B, d)
+      if (options_.pooling == LlmEncoderOptions::Pooling::kLast) {
+        pooled = hidden.select(1, T - 1).to(at::kFloat);  // left padding: the last slot is real
+      } else {
+        auto m = mask.unsqueeze(-1).to(at::kFloat);
+        pooled = (hidden.to(at::kFloat) * m).sum(1) / m.sum(1).clamp_min(1.0);
+      }
       pooled = pooled / pooled.norm(2, -1, true).clamp_min(1e-12);
       for (int64_t b = 0; b < B; ++b) out[order[start + b]].copy_(pooled[b]);
     }
@@ -73,6 +78,7 @@ class LlmEncoder final : public SentenceEncoder {
     h.text(model_->fingerprint());
     h.u64(static_cast<uint64_t>(options_.max_tokens));
     h.u64(static_cast<uint64_t>(tokenizer_->vocab_size()));
+    if (options_.pooling == LlmEncoderOptions::Pooling::kLast) h.text("last");
     return "llm-" + h.hex();
   }
 

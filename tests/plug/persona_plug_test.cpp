@@ -69,6 +69,25 @@ TEST_F(PersonaPlugTest, SoftTokensHaveTheEmbeddingNormAndAblationShapes) {
   EXPECT_THROW(make(none), InvalidArgument);
 }
 
+TEST_F(PersonaPlugTest, LastTokenPoolingIsTheFinalHiddenStateOfTheText) {
+  LlmEncoderOptions last;
+  last.pooling = LlmEncoderOptions::Pooling::kLast;
+  auto pooled_last = make_llm_encoder(llm_.model, llm_.tokenizer, last);
+  EXPECT_NE(pooled_last->fingerprint(), encoder_->fingerprint());
+  const std::vector<std::string> texts = {"a dog", "the big red ball is here"};
+  auto v = pooled_last->encode(texts, false);  // (2, 32), padded batch
+  c10::InferenceMode guard;
+  ForwardOptions fwd;
+  fwd.return_hidden = true;
+  fwd.skip_logits = true;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const auto ids = llm_.tokenizer->encode(texts[i], true);
+    auto t = at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong).unsqueeze(0);
+    auto h = llm_.model->forward(llm_.model->embed(t), {}, nullptr, fwd).hidden[0][-1];
+    EXPECT_TRUE(at::allclose(v[i], h / h.norm(), 1e-4, 1e-5)) << texts[i];
+  }
+}
+
 TEST_F(PersonaPlugTest, AggregatorWeights) {
   const auto items = history(6);
   PluginConfig mean;
