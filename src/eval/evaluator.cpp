@@ -191,7 +191,8 @@ std::vector<lamp::Output> predict(const LoadedModel& llm, const PersonaPlug* plu
         out.push_back({questions[i].id, clean_prediction(results[i - start].text)});
       }
     }
-    if (o.progress_bar) progress.update(static_cast<int64_t>(start / o.batch_size) + 1, 1, 0.0, 0.0);
+    if (o.progress_bar)
+      progress.update(static_cast<int64_t>(start / o.batch_size) + 1, 1, 0.0, 0.0);
   }
   progress.finish();
   return out;

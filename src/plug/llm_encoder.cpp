@@ -58,7 +58,7 @@ class LlmEncoder final : public SentenceEncoder {
         mask[b].narrow(0, T - n, n).fill_(1);
       }
       auto hidden = model_->forward(model_->embed(batch), mask, nullptr, fwd).hidden;  // (B, T, d)
-      torch::Tensor pooled;  // (B, d)
+      torch::Tensor pooled;                                                            // (B, d)
       if (options_.pooling == LlmEncoderOptions::Pooling::kLast) {
         pooled = hidden.select(1, T - 1).to(at::kFloat);  // left padding: the last slot is real
       } else {
