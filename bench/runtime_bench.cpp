@@ -5,8 +5,9 @@
 //
 // Prints one JSON object per (dtype, threads) configuration:
 //  - decode_tok_s, prefill_tok_s, load_s: absolute speeds (best of --repeats);
-//  - decode_bandwidth_ratio: weight bytes read per decoded token x decode_tok_s, divided by a
-//    streaming read of a buffer of the same size on the same threads (1.0 = memory-bound ideal);
+//  - decode_bandwidth_ratio: bytes read per decoded token (weights + average KV cache) x
+//    decode_tok_s, divided by a streaming read of a buffer of that size on the same threads
+//    (1.0 = the memory-bound ideal);
 //  - decode_vs_at_linear: decode speed over the speed of the plain at::linear calls one token
 //    needs (same shapes, same dtype, one row each), i.e. what the previous implementation did;
 //  - prefill_vs_at_linear: prefill speed over the at::linear calls of the whole prompt;
@@ -27,7 +28,9 @@
 #include <string>
 #include <vector>
 
+#include "kernels/avx512_util.h"
 #include "kernels/cpu_isa.h"
+#include "kernels/weight_arena.h"
 #include "pplug/model_io.h"
 
 namespace {
@@ -53,24 +56,58 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-// Reads `bytes` bytes with the intra-op threads, as the decode kernels read weights: best of 5.
-double stream_read_gbs(size_t bytes) {
-  const int64_t words = static_cast<int64_t>(bytes / sizeof(uint64_t));
-  auto buffer = at::ones({words}, at::kLong);  // touched, so every page is real memory
+// Sum of words [begin, end): a plain streaming read. With AVX-512 it uses 64-byte loads and the
+// kernels' own software prefetch distance, so it is as strong a reader as the decode kernels
+// and the ratio cannot flatter them.
+#ifdef PPLUG_HAVE_AVX512_KERNELS
+PPLUG_AVX512 uint64_t sum_words_avx512(const uint64_t* data, int64_t begin, int64_t end) {
+  __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
+  int64_t i = begin;
+  for (; i + 16 <= end; i += 16) {
+    _mm_prefetch(reinterpret_cast<const char*>(data + i) + pplug::kernels::avx512::kPrefetchBytes,
+                 _MM_HINT_T0);
+    _mm_prefetch(
+        reinterpret_cast<const char*>(data + i) + pplug::kernels::avx512::kPrefetchBytes + 64,
+        _MM_HINT_T0);
+    acc0 = _mm512_add_epi64(acc0, _mm512_loadu_si512(data + i));
+    acc1 = _mm512_add_epi64(acc1, _mm512_loadu_si512(data + i + 8));
+  }
+  uint64_t sum = _mm512_reduce_add_epi64(_mm512_add_epi64(acc0, acc1));
+  for (; i < end; ++i) sum += data[i];
+  return sum;
+}
+#endif
+
+uint64_t sum_words(const uint64_t* data, int64_t begin, int64_t end) {
+#ifdef PPLUG_HAVE_AVX512_KERNELS
+  if (pplug::kernels::best_isa() >= pplug::kernels::Isa::kAvx512) {
+    return sum_words_avx512(data, begin, end);
+  }
+#endif
+  uint64_t acc[4] = {0, 0, 0, 0};
+  int64_t i = begin;
+  for (; i + 4 <= end; i += 4) {
+    for (int l = 0; l < 4; ++l) acc[l] += data[i + l];
+  }
+  for (; i < end; ++i) acc[0] += data[i];
+  return acc[0] + acc[1] + acc[2] + acc[3];
+}
+
+// Reads `bytes` bytes with the intra-op threads, from the same kind of memory the weights live
+// in (huge pages, kernels::WeightArena): best of 5.
+double stream_read_gb_s(size_t bytes) {
+  const auto words = static_cast<int64_t>(bytes / sizeof(uint64_t));
+  pplug::kernels::WeightArena arena(bytes);
+  auto buffer = arena.empty({words}, at::kLong).fill_(1);  // touched: every page is real memory
+  pplug::kernels::promote_to_huge_pages({buffer}, /*wait=*/true);
   const auto* data = reinterpret_cast<const uint64_t*>(buffer.data_ptr<int64_t>());
   double best = 1e30;
   volatile uint64_t sink = 0;
   for (int r = 0; r < 5; ++r) {
     const auto t = Clock::now();
-    std::vector<uint64_t> partial(at::get_num_threads() * 8, 0);
+    std::vector<uint64_t> partial(static_cast<size_t>(at::get_num_threads()) * 8, 0);
     at::parallel_for(0, words, 1 << 16, [&](int64_t begin, int64_t end) {
-      uint64_t acc[4] = {0, 0, 0, 0};
-      int64_t i = begin;
-      for (; i + 4 <= end; i += 4) {
-        for (int l = 0; l < 4; ++l) acc[l] += data[i + l];
-      }
-      for (; i < end; ++i) acc[0] += data[i];
-      partial[at::get_thread_num() * 8] += acc[0] + acc[1] + acc[2] + acc[3];
+      partial[static_cast<size_t>(at::get_thread_num()) * 8] += sum_words(data, begin, end);
     });
     best = std::min(best, seconds_since(t));
     for (auto p : partial) sink = sink + p;
@@ -227,7 +264,11 @@ void run_config(const Args& a, const std::string& dtype_name, int threads) {
   for (const auto& [out, in] : shapes.per_layer) {
     weight_bytes += static_cast<double>(out * in) * elem * static_cast<double>(c.num_hidden_layers);
   }
-  const double probe_gbs = stream_read_gbs(static_cast<size_t>(weight_bytes));
+  // Keys and values read per step, averaged over the decoded positions (prompt + i, i < N).
+  const double kv_bytes = 2.0 * static_cast<double>(c.num_hidden_layers * c.kv_dim()) * elem *
+                          (a.prompt_tokens + a.new_tokens / 2.0);
+  const double step_bytes = weight_bytes + kv_bytes;
+  const double probe_gbs = stream_read_gb_s(static_cast<size_t>(step_bytes));
   const double linear_decode = at_linear_seconds(shapes, 1, dtype, a.repeats);
   const double linear_prefill = at_linear_seconds(shapes, a.prompt_tokens, dtype, a.repeats);
   const double decode_tok_s = 1.0 / decode, prefill_tok_s = a.prompt_tokens / prefill;
@@ -241,9 +282,10 @@ void run_config(const Args& a, const std::string& dtype_name, int threads) {
                       {"prefill_tok_s", prefill_tok_s},
                       {"decode_tok_s", decode_tok_s},
                       {"decode_weight_mb_per_token", weight_bytes / 1e6},
-                      {"decode_gb_s", weight_bytes * decode_tok_s / 1e9},
+                      {"decode_kv_mb_per_token", kv_bytes / 1e6},
+                      {"decode_gb_s", step_bytes * decode_tok_s / 1e9},
                       {"stream_read_gb_s", probe_gbs},
-                      {"decode_bandwidth_ratio", weight_bytes * decode_tok_s / 1e9 / probe_gbs},
+                      {"decode_bandwidth_ratio", step_bytes * decode_tok_s / 1e9 / probe_gbs},
                       {"at_linear_decode_tok_s", 1.0 / linear_decode},
                       {"decode_vs_at_linear", linear_decode / decode},
                       {"at_linear_prefill_tok_s", a.prompt_tokens / linear_prefill},

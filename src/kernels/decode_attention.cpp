@@ -6,8 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-
-#include "kernels/avx512_util.h"
+#include <type_traits>
 
 namespace pplug::kernels {
 namespace {
@@ -29,7 +28,7 @@ float dot_portable(const float* q, const T* k, int64_t n) {
     for (int l = 0; l < kLanes; ++l) part[l] += q[i + l] * to_float(k[i + l]);
   }
   float s = 0;
-  for (int l = 0; l < kLanes; ++l) s += part[l];
+  for (const float v : part) s += v;
   for (; i < n; ++i) s += q[i] * to_float(k[i]);
   return s;
 }
@@ -39,69 +38,26 @@ void axpy_portable(float a, const T* v, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] += a * to_float(v[i]);
 }
 
-#ifdef PPLUG_HAVE_AVX512_KERNELS
-template <typename T>
-PPLUG_AVX512 float dot_avx512(const float* q, const T* k, int64_t n) {
-  __m512 acc = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), avx512::load16(k + i), acc);
-  }
-  if (i < n) {
-    const __mmask16 m = avx512::tail_mask(n - i);
-    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), avx512::load16(k + i, m), acc);
-  }
-  return _mm512_reduce_add_ps(acc);
-}
-
-template <typename T>
-PPLUG_AVX512 void axpy_avx512(float a, const T* v, int64_t n, float* out) {
-  const __m512 av = _mm512_set1_ps(a);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    _mm512_storeu_ps(out + i, _mm512_fmadd_ps(av, avx512::load16(v + i), _mm512_loadu_ps(out + i)));
-  }
-  if (i < n) {
-    const __mmask16 m = avx512::tail_mask(n - i);
-    const __m512 sum =
-        _mm512_fmadd_ps(av, avx512::load16(v + i, m), _mm512_maskz_loadu_ps(m, out + i));
-    _mm512_mask_storeu_ps(out + i, m, sum);
-  }
-}
-#endif
-
-template <typename T>
-float dot(const float* q, const T* k, int64_t n, Isa isa) {
-#ifdef PPLUG_HAVE_AVX512_KERNELS
-  if (isa >= Isa::kAvx512) return dot_avx512(q, k, n);
-#endif
-  return dot_portable(q, k, n);
-}
-
-template <typename T>
-void axpy(float a, const T* v, int64_t n, float* out, Isa isa) {
-#ifdef PPLUG_HAVE_AVX512_KERNELS
-  if (isa >= Isa::kAvx512) return axpy_avx512(a, v, n, out);
-#endif
-  axpy_portable(a, v, n, out);
-}
-
 // One (row, head): scores over the visible slots, softmax, weighted sum of values.
 template <typename T>
 void one_head(const float* q, const T* keys, const T* values, int64_t hd, int64_t length,
               const int64_t* mask, float scale, float* scores, float* out, Isa isa) {
+  if (isa >= Isa::kAvx512) {
+    return detail::one_head_avx512(q, keys, values, std::is_same_v<T, uint16_t>, hd, length, mask,
+                                   scale, scores, out);
+  }
   float max_score = -std::numeric_limits<float>::infinity();
   int64_t visible = 0;
   for (int64_t s = 0; s < length; ++s) {
     if (mask[s] == 0) continue;
-    scores[s] = dot(q, keys + s * hd, hd, isa) * scale;
+    scores[s] = dot_portable(q, keys + s * hd, hd) * scale;
     max_score = std::max(max_score, scores[s]);
     ++visible;
   }
   std::fill(out, out + hd, 0.0f);
   if (visible == 0) {
     const float w = 1.0f / static_cast<float>(length);
-    for (int64_t s = 0; s < length; ++s) axpy(w, values + s * hd, hd, out, isa);
+    for (int64_t s = 0; s < length; ++s) axpy_portable(w, values + s * hd, hd, out);
     return;
   }
   double total = 0;
@@ -112,7 +68,7 @@ void one_head(const float* q, const T* keys, const T* values, int64_t hd, int64_
   }
   const auto inv_total = static_cast<float>(1.0 / total);
   for (int64_t s = 0; s < length; ++s) {
-    if (mask[s] != 0) axpy(scores[s] * inv_total, values + s * hd, hd, out, isa);
+    if (mask[s] != 0) axpy_portable(scores[s] * inv_total, values + s * hd, hd, out);
   }
 }
 

@@ -64,7 +64,7 @@ PPLUG_AVX512_BF16 void tile(const uint16_t* xs, int64_t ldk, const uint16_t* w, 
       _mm_prefetch(reinterpret_cast<const char*>(w + (NR + j) * k + i), _MM_HINT_T0);
       wv[j] = load32(w + j * k + i, mask);
     }
-    for (int r = 0; r < MR; ++r) {
+    for (int64_t r = 0; r < MR; ++r) {
       const __m512bh hi = load32(xs + r * 2 * ldk + i);
       const __m512bh lo = load32(xs + r * 2 * ldk + ldk + i);
       for (int j = 0; j < NR; ++j) {

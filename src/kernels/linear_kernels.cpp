@@ -35,7 +35,7 @@ float dot_portable(const float* x, const W* w, int64_t k) {
     }
   }
   float s = 0;
-  for (int l = 0; l < kLanes; ++l) s += part[l];
+  for (const float v : part) s += v;
   for (; i < k; ++i) {
     if constexpr (std::is_same_v<W, uint16_t>) {
       s += x[i] * bf16_to_float(w[i]);

@@ -1,15 +1,21 @@
 #include "kernels/weight_arena.h"
 
 #include <ATen/ATen.h>
-#include <c10/core/CPUAllocator.h>
 
 #ifdef __linux__
 #include <sys/mman.h>
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25  // Linux 6.1; older glibc headers lack it
+#endif
 #endif
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <new>
+#include <system_error>
+#include <thread>
+#include <unordered_set>
 
 namespace pplug::kernels {
 namespace {
@@ -37,8 +43,8 @@ struct detail::ArenaRegion {
     void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p != MAP_FAILED) {
       base = static_cast<char*>(p);
-      begin = reinterpret_cast<char*>(round_up(reinterpret_cast<uintptr_t>(base), kHugePage));
-      ::madvise(begin, round_up(capacity, kHugePage), MADV_HUGEPAGE);  // advice only
+      const auto address = reinterpret_cast<uintptr_t>(base);
+      begin = base + (round_up(address, kHugePage) - address);
       return;
     }
     length = 0;
@@ -98,6 +104,59 @@ at::Tensor WeightArena::empty(at::IntArrayRef sizes, at::ScalarType dtype) {
 
 bool in_weight_arena(const at::Tensor& t) {
   return t.defined() && t.has_storage() && t.storage().data_ptr().get_deleter() == &release_region;
+}
+
+namespace {
+
+struct Promotion {
+  std::shared_ptr<detail::ArenaRegion> region;  // keeps the mapping alive
+  size_t bytes;                                 // the filled part, rounded to 2 MB pages
+};
+
+// Advice, so khugepaged also moves the ranges over in time (and keeps them huge).
+void advise(const std::vector<Promotion>& work) {
+#ifdef __linux__
+  for (const auto& [region, bytes] : work) ::madvise(region->begin, bytes, MADV_HUGEPAGE);
+#else
+  (void)work;
+#endif
+}
+
+// Collapses each 2 MB page of each region now; a page the kernel cannot collapse stays as is.
+void collapse(const std::vector<Promotion>& work) {
+  advise(work);
+#ifdef __linux__
+  for (const auto& [region, bytes] : work) {
+    for (size_t offset = 0; offset < bytes; offset += kHugePage) {
+      ::madvise(region->begin + offset, kHugePage, MADV_COLLAPSE);  // EINVAL before Linux 6.1
+    }
+  }
+#else
+  (void)work;
+#endif
+}
+
+}  // namespace
+
+void promote_to_huge_pages(const std::vector<at::Tensor>& tensors, bool wait) {
+  const char* setting = std::getenv("PPLUG_HUGE_PAGES");
+  if (setting != nullptr && std::strcmp(setting, "0") == 0) return;
+  std::vector<Promotion> work;
+  std::unordered_set<const detail::ArenaRegion*> seen;
+  for (const auto& t : tensors) {
+    if (!in_weight_arena(t)) continue;
+    const auto& region =
+        *static_cast<std::shared_ptr<detail::ArenaRegion>*>(t.storage().data_ptr().get_context());
+    if (region->length == 0 || !seen.insert(region.get()).second) continue;  // heap fallback
+    work.push_back({region, round_up(region->used, kHugePage)});
+  }
+  if (work.empty()) return;
+  if (wait) return collapse(work);
+  try {
+    std::thread(collapse, work).detach();
+  } catch (const std::system_error&) {
+    advise(work);  // no thread to spare: leave it to khugepaged
+  }
 }
 
 }  // namespace pplug::kernels

@@ -8,6 +8,8 @@
 
 #include "kernels/decode_attention.h"
 #include "kernels/linear_kernels.h"
+#include "kernels/weight_arena.h"
+#include "pplug/error.h"
 #include "support/test_models.h"
 
 namespace pplug {
@@ -45,7 +47,7 @@ TEST(LlamaKernels, LinearMatchesAtLinearOnOddShapes) {
         ASSERT_EQ(got.sizes(), expected.sizes());
         // float32 accumulation: error grows with K and the magnitude of the terms.
         const double bound = 1e-5 * static_cast<double>(s.k) + 1e-5;
-        const double err = (got.to(at::kDouble) - expected).abs().max().item<double>();
+        const auto err = (got.to(at::kDouble) - expected).abs().max().item<double>();
         EXPECT_LT(err, bound) << kernels::isa_name(isa) << " " << c10::toString(dtype) << " " << s.m
                               << "x" << s.n << "x" << s.k;
       }
@@ -73,7 +75,7 @@ TEST(LlamaKernels, LinearAccumulatesIntoStridedOutput) {
 at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& keys,
                                const at::Tensor& values, const at::Tensor& mask, int64_t length,
                                float scale) {
-  const int64_t B = q.size(0), H = q.size(1), KV = keys.size(1), group = H / KV;
+  const int64_t H = q.size(1), KV = keys.size(1), group = H / KV;
   auto k = keys.narrow(2, 0, length).to(at::kFloat).repeat_interleave(group, 1);  // (B, H, S, hd)
   auto v = values.narrow(2, 0, length).to(at::kFloat).repeat_interleave(group, 1);
   auto scores = at::matmul(q.unsqueeze(2), k.transpose(-1, -2)).squeeze(2) * scale;  // (B, H, S)
@@ -83,27 +85,30 @@ at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& keys,
 }
 
 TEST(LlamaKernels, DecodeAttentionMatchesMatmulSoftmax) {
-  const int64_t B = 3, H = 6, KV = 2, hd = 37, cap = 29, length = 23;
-  for (const auto dtype : {at::kFloat, at::kBFloat16}) {
-    for (const Isa isa : runnable_isas()) {
-      auto q = at::randn({B, H, hd});
-      auto keys = at::randn({B, KV, cap, hd}).to(dtype);
-      auto values = at::randn({B, KV, cap, hd}).to(dtype);
-      auto mask = at::ones({B, cap}, at::kLong);
-      mask[1].narrow(0, 0, 5).fill_(0);  // left padding
-      mask[2].fill_(0);                  // no visible key: uniform weights
-      auto scores = at::empty({B * H * length});
-      auto out = at::empty({B, H, hd});
-      const kernels::CacheView view{
-          keys.data_ptr(), values.data_ptr(), dtype == at::kBFloat16, KV, cap, hd};
-      const float scale = 0.25f;
-      kernels::decode_attention(q.data_ptr<float>(), H * hd, B, H, view, length,
-                                mask.data_ptr<int64_t>(), cap, scale, scores.data_ptr<float>(),
-                                out.data_ptr<float>(), H * hd, isa);
-      auto expected = reference_attention(q, keys, values, mask, length, scale);
-      EXPECT_TRUE(at::allclose(out, expected, 1e-4, 1e-5))
-          << kernels::isa_name(isa) << " " << c10::toString(dtype) << " max diff "
-          << (out - expected).abs().max().item<double>();
+  const int64_t B = 3, H = 6, KV = 2, cap = 29, length = 23;
+  // Head sizes: a tail block, the usual 64, and more than one 128-dimension chunk.
+  for (const int64_t hd : {37, 64, 150}) {
+    for (const auto dtype : {at::kFloat, at::kBFloat16}) {
+      for (const Isa isa : runnable_isas()) {
+        auto q = at::randn({B, H, hd});
+        auto keys = at::randn({B, KV, cap, hd}).to(dtype);
+        auto values = at::randn({B, KV, cap, hd}).to(dtype);
+        auto mask = at::ones({B, cap}, at::kLong);
+        mask[1].narrow(0, 0, 5).fill_(0);  // left padding
+        mask[2].fill_(0);                  // no visible key: uniform weights
+        auto scores = at::empty({B * H * length});
+        auto out = at::empty({B, H, hd});
+        const kernels::CacheView view{
+            keys.data_ptr(), values.data_ptr(), dtype == at::kBFloat16, KV, cap, hd};
+        const float scale = 0.25f;
+        kernels::decode_attention(q.data_ptr<float>(), H * hd, B, H, view, length,
+                                  mask.data_ptr<int64_t>(), cap, scale, scores.data_ptr<float>(),
+                                  out.data_ptr<float>(), H * hd, isa);
+        auto expected = reference_attention(q, keys, values, mask, length, scale);
+        EXPECT_TRUE(at::allclose(out, expected, 1e-4, 1e-5))
+            << kernels::isa_name(isa) << " " << c10::toString(dtype) << " hd " << hd << " max diff "
+            << (out - expected).abs().max().item<double>();
+      }
     }
   }
 }
@@ -146,6 +151,44 @@ TEST(LlamaKernels, BFloat16DecodeStaysCloseToFullForward) {
     // The full forward runs in bf16, the decode step keeps float32 activations.
     EXPECT_LT((step[0][0] - full[0][t]).abs().max().item<double>(), 0.05) << "position " << t;
   }
+}
+
+TEST(LlamaKernels, ReorderedCacheDecodesLikeFreshCaches) {
+  const auto model = testing::tiny_model(7);
+  c10::InferenceMode guard;
+  auto prompts =
+      at::tensor(std::vector<int64_t>{3, 14, 15, 92, 6, 53, 58, 97}, at::kLong).view({2, 4});
+  KVCache cache(*model, 2, 12);
+  model->forward(model->embed(prompts), {}, &cache);
+  cache.reorder(at::tensor(std::vector<int64_t>{1, 1, 0}, at::kLong));
+  EXPECT_EQ(cache.batch(), 3);
+  auto next = at::tensor(std::vector<int64_t>{7, 8, 9}, at::kLong).view({3, 1});
+  auto step = model->forward(model->embed(next), {}, &cache).logits;  // (3, 1, V)
+  const int64_t origin[3] = {1, 1, 0};
+  for (int64_t r = 0; r < 3; ++r) {
+    KVCache alone(*model, 1, 12);
+    model->forward(model->embed(prompts.narrow(0, origin[r], 1)), {}, &alone);
+    auto expected = model->forward(model->embed(next.narrow(0, r, 1)), {}, &alone).logits;
+    EXPECT_TRUE(at::allclose(step[r], expected[0], 1e-5, 1e-5)) << "row " << r;
+  }
+  EXPECT_THROW(cache.reorder(at::tensor(std::vector<int64_t>{3}, at::kLong)), InvalidArgument);
+}
+
+TEST(LlamaKernels, WeightArenaKeepsDataThroughHugePagePromotion) {
+  at::Tensor a, b;
+  {
+    kernels::WeightArena arena(size_t{1} << 20);  // smaller than asked for below
+    a = arena.empty({1000, 777}, at::kFloat).copy_(at::randn({1000, 777}));  // ~3 MB
+    b = arena.empty({5, 3}, at::kBFloat16).fill_(2);                         // a second region
+  }  // tensors outlive the arena object
+  EXPECT_TRUE(kernels::in_weight_arena(a));
+  EXPECT_TRUE(kernels::in_weight_arena(a.narrow(0, 10, 5)));
+  EXPECT_FALSE(kernels::in_weight_arena(at::zeros({3})));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data_ptr()) % 64, 0u);
+  const auto before = a.clone();
+  kernels::promote_to_huge_pages({a, b, at::zeros({2})}, /*wait=*/true);
+  EXPECT_TRUE(at::equal(a, before));
+  EXPECT_TRUE(at::equal(b, at::full({5, 3}, 2, at::kBFloat16)));
 }
 
 double resident_mb() {

@@ -1,8 +1,9 @@
 // The decoder's forward pass: (B, T, d) input embeddings -> logits and hidden states.
+// Two paths: ATen ops for prompts, training and anything with a gradient (forward), and the
+// one-token decode step on the hand-written kernels of src/kernels (decode_step).
 #include <ATen/ATen.h>
-#include <ATen/core/grad_mode.h>
-
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 #include <c10/util/SmallVector.h>
 
 #include <algorithm>
@@ -154,9 +155,6 @@ ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
   return out;
 }
 
-}  // namespace pplug
-
-namespace pplug {
 namespace {
 
 // Views into the cache's float32 scratch buffer, one per intermediate of a decode step.
@@ -181,9 +179,9 @@ ForwardOutput LlamaModel::decode_step(const torch::Tensor& inputs_embeds, const 
 
   // Positions as in forward(): next real position, or the previous one for a padding token.
   const auto step_mask = mask.contiguous();  // (B, 1)
-  const int64_t* real = step_mask.data_ptr<int64_t>();
-  int64_t* next_position = cache.next_position_.data_ptr<int64_t>();
-  int64_t* key_mask = cache.mask_.data_ptr<int64_t>();  // (B, capacity)
+  const auto* real = step_mask.data_ptr<int64_t>();
+  auto* next_position = cache.next_position_.data_ptr<int64_t>();
+  auto* key_mask = cache.mask_.data_ptr<int64_t>();  // (B, capacity)
   c10::SmallVector<int64_t, 16> position(B);
   for (int64_t b = 0; b < B; ++b) {
     position[b] = std::max<int64_t>(0, next_position[b] + real[b] - 1);
@@ -197,7 +195,7 @@ ForwardOutput LlamaModel::decode_step(const torch::Tensor& inputs_embeds, const 
   if (!cache.scratch_.defined() || cache.scratch_.numel() < need) {
     cache.scratch_ = at::empty({need}, at::kFloat);
   }
-  float* p = cache.scratch_.data_ptr<float>();
+  auto* p = cache.scratch_.data_ptr<float>();
   auto carve = [&](int64_t row_size) {
     float* slice = p;
     p += B * row_size;

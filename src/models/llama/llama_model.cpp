@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <cstring>
 #include <unordered_map>
 
 #include "kernels/weight_arena.h"
@@ -59,7 +60,7 @@ class WeightTable {
   }
 
  private:
-  const torch::Tensor& find(const std::string& name, std::vector<int64_t> shape) const {
+  const torch::Tensor& find(const std::string& name, const std::vector<int64_t>& shape) const {
     const auto it = table_.find(name);
     if (it == table_.end()) throw FormatError(source_ + ": missing tensor '" + name + "'");
     if (it->second.sizes() != at::IntArrayRef(shape)) {
@@ -104,25 +105,45 @@ KVCache::KVCache(const LlamaModel& model, int64_t batch, int64_t capacity)
                           " exceeds max_position_embeddings " +
                           std::to_string(c.max_position_embeddings));
   }
-  // Huge-page memory too: every decode step reads all cached keys and values.
-  const std::vector<int64_t> shape{batch, c.num_key_value_heads, capacity, c.head_dim()};
-  const int64_t per_tensor = batch * c.num_key_value_heads * capacity * c.head_dim();
-  kernels::WeightArena arena(static_cast<size_t>(2 * c.num_hidden_layers * per_tensor) *
-                             c10::elementSize(model.dtype()));
+  const auto opts = at::TensorOptions().dtype(model.dtype());
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    keys_.push_back(arena.empty(shape, model.dtype()).zero_());
-    values_.push_back(arena.empty(shape, model.dtype()).zero_());
+    keys_.push_back(at::zeros({batch, c.num_key_value_heads, capacity, c.head_dim()}, opts));
+    values_.push_back(at::zeros({batch, c.num_key_value_heads, capacity, c.head_dim()}, opts));
   }
   mask_ = at::zeros({batch, capacity}, at::kLong);
   next_position_ = at::zeros({batch}, at::kLong);
 }
 
 void KVCache::reorder(const torch::Tensor& index) {
-  for (auto& k : keys_) k = k.index_select(0, index);
-  for (auto& v : values_) v = v.index_select(0, index);
-  mask_ = mask_.index_select(0, index);
-  next_position_ = next_position_.index_select(0, index);
-  batch_ = index.size(0);
+  // Beam search calls this every step: copy only the filled slots of each kept row (the rest
+  // is never read before it is written), not whole capacity-long rows as index_select would.
+  const auto rows = index.to(at::kLong).contiguous();
+  const int64_t* src = rows.data_ptr<int64_t>();
+  for (int64_t r = 0; r < rows.numel(); ++r) {
+    if (src[r] < 0 || src[r] >= batch_) {
+      throw InvalidArgument("KVCache::reorder: row " + std::to_string(src[r]) +
+                            " is outside the batch of " + std::to_string(batch_));
+    }
+  }
+  auto gather = [&](torch::Tensor& t) {
+    auto out = at::empty({rows.numel(), t.size(1), t.size(2), t.size(3)}, t.options());
+    const int64_t heads = t.size(1), slab = t.size(2) * t.size(3);  // one head's (cap, hd)
+    const size_t bytes = static_cast<size_t>(length_ * t.size(3)) * t.element_size();
+    auto* dst_base = static_cast<char*>(out.data_ptr());
+    const auto* src_base = static_cast<const char*>(t.data_ptr());
+    for (int64_t r = 0; r < rows.numel(); ++r) {
+      for (int64_t h = 0; h < heads; ++h) {
+        std::memcpy(dst_base + (r * heads + h) * slab * t.element_size(),
+                    src_base + (src[r] * heads + h) * slab * t.element_size(), bytes);
+      }
+    }
+    t = out;
+  };
+  for (auto& k : keys_) gather(k);
+  for (auto& v : values_) gather(v);
+  mask_ = mask_.index_select(0, rows);
+  next_position_ = next_position_.index_select(0, rows);
+  batch_ = rows.numel();
 }
 
 LlamaModel::LlamaModel(LlamaConfig config,
@@ -183,6 +204,9 @@ LlamaModel::LlamaModel(LlamaConfig config,
   final_norm_f32_ = final_norm_.to(at::kFloat).contiguous();
 
   fingerprint_ = detail::fingerprint_model(config_, named_weights());
+  // In the background: loading returns now, decoding speeds up once the weights sit on 2 MB
+  // pages (see kernels/weight_arena.h).
+  kernels::promote_to_huge_pages(parameters());
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> LlamaModel::named_weights() const {
