@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "eval/task_prompt.h"
 #include "pplug/error.h"
 #include "pplug/lamp_data.h"
 #include "pplug/lamp_prompt.h"
@@ -22,19 +23,6 @@ struct PromptArgs {
   int max_length = 256;         // token budget of the whole prompt
 };
 
-// The LLM's tokenizer as a TokenCounter (no BOS/EOS: the budget counts text tokens).
-class SentencePieceCounter : public lamp::TokenCounter {
- public:
-  explicit SentencePieceCounter(const std::string& path) : tokenizer_(path) {}
-  std::vector<int> encode(const std::string& text) const override {
-    return tokenizer_.encode(text);
-  }
-  std::string decode(const std::vector<int>& ids) const override { return tokenizer_.decode(ids); }
-
- private:
-  Tokenizer tokenizer_;
-};
-
 void run_prompt(const PromptArgs& a) {
   const lamp::Task task = lamp::parse_task(a.task);
   lamp::PromptOptions options;
@@ -43,11 +31,13 @@ void run_prompt(const PromptArgs& a) {
   options.max_length = a.max_length;
   if (a.max_length <= 0) throw InvalidArgument("--max-length must be positive");
   const auto questions = lamp::read_questions(a.questions, {task});
+  std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<lamp::TokenCounter> counter;
   if (a.tokenizer.empty()) {
     counter = std::make_unique<lamp::WhitespaceTokenCounter>();
   } else {
-    counter = std::make_unique<SentencePieceCounter>(a.tokenizer);
+    tokenizer = std::make_unique<Tokenizer>(a.tokenizer);
+    counter = std::make_unique<detail::SentencePieceCounter>(*tokenizer);
   }
   std::cout << lamp::rag_prompts_jsonl(task, questions, options, *counter);
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "eval/task_prompt.h"
 #include "pplug/error.h"
 #include "pplug/lamp_prompt.h"
 #include "pplug/lamp_retrieval.h"
@@ -15,15 +16,7 @@
 namespace pplug {
 namespace {
 
-class SentencePieceCounter final : public lamp::TokenCounter {
- public:
-  explicit SentencePieceCounter(const Tokenizer& tok) : tok_(tok) {}
-  std::vector<int> encode(const std::string& text) const override { return tok_.encode(text); }
-  std::string decode(const std::vector<int>& ids) const override { return tok_.decode(ids); }
-
- private:
-  const Tokenizer& tok_;
-};
+using detail::SentencePieceCounter;
 
 std::string rag_input(lamp::Task task, const lamp::Question& q, lamp::RetrievalMethod method, int k,
                       const Tokenizer& tok, int max_tokens) {
@@ -168,12 +161,8 @@ std::vector<lamp::Output> predict(const LoadedModel& llm, const PersonaPlug* plu
       c10::InferenceMode guard;
       const auto cue = tok.encode(o.answer_prefix);
       for (const auto& input : inputs) {
-        std::vector<int> ids = tok.encode(input);
-        if (static_cast<int>(ids.size()) > o.max_input_tokens) {
-          ids.erase(ids.begin(), ids.end() - o.max_input_tokens);
-        }
+        std::vector<int> ids = detail::task_prompt_ids(tok, input, o.max_input_tokens, cue);
         ids.insert(ids.begin(), tok.bos_id());
-        ids.insert(ids.end(), cue.begin(), cue.end());
         auto t = at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
         prompts.push_back({llm.model->embed(t.unsqueeze(0)).squeeze(0), ids.back()});
       }

@@ -6,6 +6,7 @@
 
 #include <mutex>
 
+#include "eval/task_prompt.h"
 #include "models/tensor_fingerprint.h"
 #include "plug/plugin_impl.h"
 #include "pplug/error.h"
@@ -84,6 +85,7 @@ PersonaPlug::PersonaPlug(LoadedModel llm, std::shared_ptr<const SentenceEncoder>
   torch::manual_seed(seed);
   impl_->module = detail::PluginModule(config_, scale_);
   impl_->generator = std::make_unique<Generator>(llm_.model, llm_.tokenizer);
+  impl_->answer_cue = llm_.tokenizer->encode(config_.answer_prefix);
   refresh_fingerprint();
 }
 
@@ -115,14 +117,8 @@ std::string PersonaPlug::query_text(const std::string& input) const {
 }
 
 std::vector<int> PersonaPlug::prompt_ids(const std::string& input) const {
-  std::vector<int> ids = llm_.tokenizer->encode(input);
-  if (static_cast<int>(ids.size()) > config_.max_input_tokens) {
-    ids.erase(ids.begin(), ids.end() - config_.max_input_tokens);
-  }
-  // The prefix is encoded on its own so the answer cue is the same tokens for every input.
-  const std::vector<int> cue = llm_.tokenizer->encode(config_.answer_prefix);
-  ids.insert(ids.end(), cue.begin(), cue.end());
-  return ids;
+  return detail::task_prompt_ids(*llm_.tokenizer, input, config_.max_input_tokens,
+                                 impl_->answer_cue);
 }
 
 UserEmbedding PersonaPlug::embed_user(const std::vector<HistoryItem>& history) const {
@@ -158,7 +154,7 @@ std::vector<float> PersonaPlug::attention_weights(const UserEmbedding& user,
 
 int64_t PersonaPlug::soft_token_offset(size_t prompt_length) const {
   if (config_.placement == SoftTokenPlacement::kAfterBos) return 1;
-  const auto cue = static_cast<int64_t>(llm_.tokenizer->encode(config_.answer_prefix).size());
+  const auto cue = static_cast<int64_t>(impl_->answer_cue.size());
   return 1 + std::max<int64_t>(0, static_cast<int64_t>(prompt_length) - cue);
 }
 
@@ -183,14 +179,21 @@ GenerationResult PersonaPlug::generate(const UserEmbedding& user, const std::str
 
 std::vector<EmbeddedPrompt> PersonaPlug::embedded_prompts(
     const std::vector<UserRequest>& requests) const {
+  return impl_->embedded_prompts(*this, requests, nullptr);
+}
+
+std::vector<EmbeddedPrompt> PersonaPlug::Impl::embedded_prompts(
+    const PersonaPlug& plug, const std::vector<UserRequest>& requests,
+    std::vector<std::vector<int>>* prompt_ids_out) const {
   if (requests.empty()) return {};
   c10::InferenceMode guard;
-  const auto soft = impl_->soft_tokens_batch(*this, requests).tokens;  // (B, n_soft, d)
+  const auto soft = soft_tokens_batch(plug, requests).tokens;  // (B, n_soft, d)
   std::vector<EmbeddedPrompt> prompts;
   prompts.reserve(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
-    const auto ids = prompt_ids(requests[i].input);
-    prompts.push_back({build_prefix(soft[i], ids), ids.back()});
+    auto ids = plug.prompt_ids(requests[i].input);
+    prompts.push_back({plug.build_prefix(soft[i], ids), ids.back()});
+    if (prompt_ids_out != nullptr) prompt_ids_out->push_back(std::move(ids));
   }
   return prompts;
 }
@@ -198,11 +201,12 @@ std::vector<EmbeddedPrompt> PersonaPlug::embedded_prompts(
 std::vector<GenerationResult> PersonaPlug::generate(const std::vector<UserRequest>& requests,
                                                     const GenerationOptions& options) const {
   if (requests.empty()) return {};
-  auto results = impl_->generator->generate_embedded(embedded_prompts(requests), options);
+  std::vector<std::vector<int>> ids;
+  auto results =
+      impl_->generator->generate_embedded(impl_->embedded_prompts(*this, requests, &ids), options);
   for (size_t i = 0; i < results.size(); ++i) {
-    const auto ids = prompt_ids(requests[i].input);
     results[i].prompt_ids = {llm_.tokenizer->bos_id()};
-    results[i].prompt_ids.insert(results[i].prompt_ids.end(), ids.begin(), ids.end());
+    results[i].prompt_ids.insert(results[i].prompt_ids.end(), ids[i].begin(), ids[i].end());
   }
   return results;
 }

@@ -17,6 +17,12 @@ struct PersonaPlug::Impl {
   std::unique_ptr<Generator> generator;
   mutable std::mutex mutex;  // guards `fingerprint`
   std::string fingerprint;
+  std::vector<int> answer_cue;  // ids of config().answer_prefix, encoded once
+
+  // The LLM inputs of `requests`; also returns each prompt's ids when `prompt_ids_out` is set.
+  std::vector<EmbeddedPrompt> embedded_prompts(const PersonaPlug& plug,
+                                               const std::vector<UserRequest>& requests,
+                                               std::vector<std::vector<int>>* prompt_ids_out) const;
 
   // Soft tokens of a batch of requests (users padded to the longest history).
   detail::SoftTokens soft_tokens_batch(const PersonaPlug& plug,

@@ -254,8 +254,7 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
       ++global_step;
       epoch_loss += step_loss;
       ++epoch_batches;
-      if (global_step == 1 || (summary.first_loss == 0.0 && global_step <= 1))
-        summary.first_loss = step_loss;
+      if (summary.first_loss == 0.0) summary.first_loss = step_loss;
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const double eps = secs > 0 ? examples_seen / secs : 0.0;
