@@ -70,12 +70,19 @@ const std::string kInput =
     "Paraphrase the following tweet without any explanation before or after it: The little dog "
     "ran to the park and saw a big red ball under the tree.";
 
-// (a) personalized vs plain generation on `llm`.
+// (a) personalized vs plain generation on `llm`. With QuerySource::kEncoder (the reference) the
+// input is encoded in a pass of its own; with kPrompt the LLM's reading of the prompt is the
+// query, so the personalized query runs no extra pass.
 void bench_query(const std::string& name, const pplug::LoadedModel& llm, int new_tokens,
-                 int repeats) {
-  auto encoder = pplug::load_sentence_encoder("", llm);
+                 int repeats, pplug::QuerySource source) {
   pplug::PluginConfig config;
   config.task = "LaMP_7";
+  config.query_source = source;
+  if (source == pplug::QuerySource::kPrompt) {
+    config.placement = pplug::SoftTokenPlacement::kBeforeAnswer;
+  }
+  auto encoder =
+      pplug::load_sentence_encoder(source == pplug::QuerySource::kPrompt ? "llm:last" : "", llm);
   pplug::PersonaPlug plug(llm, encoder, config, /*seed=*/1);
   const pplug::UserEmbedding user = plug.embed_user(make_history(32));  // cached, not timed
   const int n_soft = static_cast<int>(plug.soft_tokens(user, kInput).size(0));
@@ -104,12 +111,14 @@ void bench_query(const std::string& name, const pplug::LoadedModel& llm, int new
        [&] { encoder->encode({plug.query_text(kInput)}, /*as_query=*/true); }},
       repeats);
   std::printf(
-      "{\"bench\": \"personalized_query\", \"model\": \"%s\", \"threads\": %d, \"history_items\": "
+      "{\"bench\": \"personalized_query\", \"model\": \"%s\", \"query_source\": \"%s\", "
+      "\"threads\": %d, \"history_items\": "
       "%d, \"soft_tokens\": %d, \"prompt_tokens\": %zu, \"new_tokens\": %d, \"generated\": [%zu, "
       "%zu], \"personalized_ms\": %.3f, \"plain_ms\": %.3f, \"ratio\": %.3f, \"soft_tokens_ms\": "
       "%.3f, \"input_encoding_ms\": %.3f, \"embedded_generate_ms\": %.3f}\n",
-      name.c_str(), at::get_num_threads(), 32, n_soft, plain.size(), new_tokens, personal_tokens,
-      plain_tokens, t[0] * 1e3, t[1] * 1e3, t[0] / t[1], t[2] * 1e3, t[4] * 1e3, t[3] * 1e3);
+      name.c_str(), pplug::to_string(source), at::get_num_threads(), 32, n_soft, plain.size(),
+      new_tokens, personal_tokens, plain_tokens, t[0] * 1e3, t[1] * 1e3, t[0] / t[1], t[2] * 1e3,
+      t[4] * 1e3, t[3] * 1e3);
   std::fflush(stdout);
 }
 
@@ -176,8 +185,10 @@ int main(int argc, char** argv) {
 
     // Short and long answers: the plug-in's cost is per query, so it weighs less on long ones.
     for (int n : new_tokens > 0 ? std::vector<int>{new_tokens} : std::vector<int>{32, 128}) {
-      bench_query("stories260K", stories, n, repeats);
-      bench_query("random-15M-shape (d 288, 6 layers, vocab 512)", random15m, n, repeats);
+      for (auto source : {pplug::QuerySource::kEncoder, pplug::QuerySource::kPrompt}) {
+        bench_query("stories260K", stories, n, repeats, source);
+        bench_query("random-15M-shape (d 288, 6 layers, vocab 512)", random15m, n, repeats, source);
+      }
     }
 
     bench_embed("llm (stories260K)", stories, pplug::load_sentence_encoder("", stories), 32,

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates the tables of docs/results.md: every method and ablation on the synthetic kinds,
 # trained over the frozen stories260K with several seeds. Long: about 2 minutes per training run
-# on 2 cores. Usage: scripts/results.sh [OUT_DIR] (kinds: PPLUG_KINDS, seeds: PPLUG_SEEDS).
+# on 2 cores. Usage: scripts/results.sh [OUT_DIR]. Choose runs with PPLUG_KINDS (rating tagging
+# headline tweet), PPLUG_SEEDS, PPLUG_VARIANTS (pplug no-persona no-instruction mean
+# learned-temperature prompt-query) and PPLUG_BASELINES (none rag-bm25; empty for none). The pplug variant is also evaluated
+# as pplug-rag. Wall time and peak memory of every train and eval go to OUT/timings.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PPLUG=build/bin/pplug
@@ -10,34 +13,62 @@ OUT="${1:-out/results}"
 KINDS="${PPLUG_KINDS:-rating tagging}"
 SEEDS="${PPLUG_SEEDS:-1 2 3}"
 VARIANTS="${PPLUG_VARIANTS:-pplug no-persona no-instruction mean}"
+BASELINES="${PPLUG_BASELINES-none rag-bm25}"
 ENCODER="${PPLUG_ENCODER:-llm:last}"
 COMMON=(--encoder "$ENCODER" --epochs "${PPLUG_EPOCHS:-6}" --lr 1e-2 --placement before-answer --no-eos --threads 1 --no-progress)
 mkdir -p "$OUT"
 RESULTS="$OUT/scores.jsonl"
+TIMINGS="$OUT/timings.jsonl"
 : > "$RESULTS"
+: > "$TIMINGS"
+
+# timed LABEL CMD...: runs CMD, appends its wall time and peak RSS to timings.jsonl.
+timed() {
+  local label="$1" stats
+  shift
+  stats=$(mktemp)
+  /usr/bin/time -f '%e %M' -o "$stats" "$@"
+  read -r wall rss < "$stats"
+  rm -f "$stats"
+  echo "{\"run\":\"$label\",\"wall_s\":$wall,\"peak_rss_mb\":$((rss / 1024))}" >> "$TIMINGS"
+}
+
+# evaluate KIND METHOD SEED PREDS [ARGS...]: one eval, its scores appended to scores.jsonl.
+evaluate() {
+  local kind="$1" method="$2" seed="$3" preds="$4" s
+  shift 4
+  timed "eval_${kind}_${method}_$seed" $PPLUG eval "${EVAL[@]}" --preds-out "$preds" "$@" > "$preds.log"
+  s=$(tail -n 1 "$preds.log")
+  echo "{\"kind\":\"$kind\",\"method\":\"$method\",\"seed\":$seed,\"scores\":$s}" | tee -a "$RESULTS"
+}
+
 for kind in $KINDS; do
   case "$kind" in rating) task=LaMP_3 ;; tagging) task=LaMP_2 ;; headline) task=LaMP_4 ;; tweet) task=LaMP_7 ;; esac
   data="$OUT/data_$kind"
   [ -f "$data/stats.json" ] || $PPLUG synth --kind "$kind" --users 200 --seed 1 --out "$data" > /dev/null
   EVAL=(--model "$MODEL" --task "$task" --questions "$data/test_questions.json"
         --outputs "$data/test_outputs.json" --threads 1 --no-progress)
-  for method in none rag-bm25; do
-    s=$($PPLUG eval "${EVAL[@]}" --method "$method" --k 4 --preds-out "$OUT/preds_${kind}_$method.json" | tail -n 1)
-    echo "{\"kind\":\"$kind\",\"method\":\"$method\",\"seed\":0,\"scores\":$s}" | tee -a "$RESULTS"
+  for method in $BASELINES; do
+    evaluate "$kind" "$method" 0 "$OUT/preds_${kind}_$method.json" --method "$method" --k 4
   done
   for variant in $VARIANTS; do
     case "$variant" in
       pplug) flags=() ;; no-persona) flags=(--no-persona) ;;
       no-instruction) flags=(--no-instruction) ;; mean) flags=(--aggregator mean) ;;
+      learned-temperature) flags=(--aggregator learned-temperature) ;;
+      prompt-query) flags=(--query-source prompt) ;;
+      *) echo "unknown variant '$variant'" >&2; exit 2 ;;
     esac
     for seed in $SEEDS; do
       run="$OUT/run_${kind}_${variant}_$seed"
       rm -rf "$run"
-      $PPLUG train --model "$MODEL" --task "$task" --train-questions "$data/train_questions.json" \
-        --train-outputs "$data/train_outputs.json" --out "$run" --seed "$seed" "${COMMON[@]}" \
-        "${flags[@]}" > "$run.log" 2>&1
-      s=$($PPLUG eval "${EVAL[@]}" --method pplug --encoder "$ENCODER" --plugin "$run/best" --preds-out "$run/preds.json" | tail -n 1)
-      echo "{\"kind\":\"$kind\",\"method\":\"$variant\",\"seed\":$seed,\"scores\":$s}" | tee -a "$RESULTS"
+      timed "train_${kind}_${variant}_$seed" $PPLUG train --model "$MODEL" --task "$task" \
+        --train-questions "$data/train_questions.json" --train-outputs "$data/train_outputs.json" \
+        --out "$run" --seed "$seed" "${COMMON[@]}" "${flags[@]}" > "$run.log" 2>&1
+      evaluate "$kind" "$variant" "$seed" "$run/preds.json" --method pplug --encoder "$ENCODER" --plugin "$run/best"
+      if [ "$variant" = pplug ]; then
+        evaluate "$kind" pplug-rag "$seed" "$run/preds_rag.json" --method pplug-rag --encoder "$ENCODER" --plugin "$run/best"
+      fi
     done
   done
 done

@@ -50,6 +50,21 @@ struct EmbeddedPrompt {
   int anchor_id = -1;
 };
 
+// The end of a prompt that depends on how the model read its beginning. The prompts given to
+// generate_embedded() / score_candidates() are then heads: each head runs through the model
+// first, `make` turns the final hidden states of the heads into their tails, and the tails are
+// fed right after them, into the same cache, before generation starts. One forward pass serves
+// both the reading and the prompt (Persona-Plug's prompt-read query uses it).
+struct PromptTail {
+  int64_t length = 0;  // positions every tail adds (the same for all prompts, >= 1)
+  // hidden: (R, T, d) final normed hidden states of the heads of prompts `rows` (indices into
+  // the prompts given), left-padded; mask: (R, T) int64, 1 = real position. Returns the tails
+  // (R, length, d), any float dtype.
+  std::function<torch::Tensor(const torch::Tensor& hidden, const torch::Tensor& mask,
+                              const std::vector<size_t>& rows)>
+      make;
+};
+
 // Thread safety: a Generator holds only shared immutable state; generate() may run on several
 // threads at once.
 class Generator {
@@ -66,21 +81,36 @@ class Generator {
   // Prompts given as embeddings (e.g. [BOS][soft tokens][prompt]).
   std::vector<GenerationResult> generate_embedded(const std::vector<EmbeddedPrompt>& prompts,
                                                   const GenerationOptions& options) const;
+  // The same with each prompt completed by `tail` (see PromptTail).
+  std::vector<GenerationResult> generate_embedded(const std::vector<EmbeddedPrompt>& heads,
+                                                  const GenerationOptions& options,
+                                                  const PromptTail& tail) const;
   // Log-probability of each candidate continuation (token ids, scored in full) after each
   // prompt: result[p][c]. The prompt is run once and its cache shared by the candidates. Used
   // to pick among a task's labels (rank classification).
   std::vector<std::vector<double>> score_candidates(
       const std::vector<EmbeddedPrompt>& prompts,
       const std::vector<std::vector<int>>& candidates) const;
+  // The same with each prompt completed by `tail` (see PromptTail).
+  std::vector<std::vector<double>> score_candidates(const std::vector<EmbeddedPrompt>& heads,
+                                                    const std::vector<std::vector<int>>& candidates,
+                                                    const PromptTail& tail) const;
 
   const LlamaModel& model() const { return *model_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
 
  private:
   std::vector<GenerationResult> sample_batch(const std::vector<EmbeddedPrompt>& prompts,
-                                             const GenerationOptions& options) const;
-  GenerationResult beam_search(const EmbeddedPrompt& prompt, size_t index,
-                               const GenerationOptions& options) const;
+                                             const GenerationOptions& options,
+                                             const PromptTail* tail) const;
+  GenerationResult beam_search(const std::vector<EmbeddedPrompt>& prompts, size_t index,
+                               const GenerationOptions& options, const PromptTail* tail) const;
+  // Feeds prompts `rows` (left-padded into one batch) and, when given, their tails into `cache`;
+  // returns the logits of each row's last position (R, V).
+  torch::Tensor prefill(const std::vector<EmbeddedPrompt>& prompts, const std::vector<size_t>& rows,
+                        KVCache& cache, const PromptTail* tail) const;
+  // Checks shapes and lengths; `extra` = positions a tail adds.
+  void validate_prompts(const std::vector<EmbeddedPrompt>& prompts, int64_t extra) const;
 
   std::shared_ptr<const LlamaModel> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;

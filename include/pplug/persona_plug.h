@@ -95,9 +95,22 @@ class PersonaPlug {
   std::vector<GenerationResult> generate(const std::vector<UserRequest>& requests,
                                          const GenerationOptions& options) const;
 
+  // Rank classification: the log-probability of each candidate continuation (token ids) after
+  // each request's personalized prompt, result[r][c] (Generator::score_candidates semantics).
+  std::vector<std::vector<double>> score_candidates(
+      const std::vector<UserRequest>& requests,
+      const std::vector<std::vector<int>>& candidates) const;
+
   // The LLM inputs of a batch of requests (what generate() feeds the model): [BOS], soft tokens
-  // and prompt as embeddings, for custom decoding such as Generator::score_candidates().
+  // and prompt as embeddings, for custom decoding. (With query_source kPrompt, generate() and
+  // score_candidates() read the prompt once; building the inputs here reads it twice.)
   std::vector<EmbeddedPrompt> embedded_prompts(const std::vector<UserRequest>& requests) const;
+
+  // The frozen input vectors the aggregator compares the history with, before the trainable
+  // adapter: (B, d_e) float32, unit rows. query_source kEncoder: the encoder's vectors of
+  // query_text(input); kPrompt: the LLM's pooled final hidden states over [BOS] + the input's
+  // prompt tokens (everything before the soft tokens).
+  torch::Tensor query_vectors(const std::vector<std::string>& inputs) const;
 
   // The text of a history item under this plug-in's template.
   std::string item_text(const HistoryItem& item) const;

@@ -20,6 +20,16 @@ enum class SoftTokenPlacement {
                   // LLMs whose attention over a long prompt dilutes tokens far from the answer
 };
 
+// What the aggregator compares the history items with (the "input" of input-aware aggregation).
+enum class QuerySource {
+  kEncoder,  // the history encoder's vector of the task input's core text (the reference): one
+             // extra encoder pass per query
+  kPrompt,   // the frozen LLM's own reading of the prompt, pooled like the history items: the
+             // prompt runs through the LLM up to the soft tokens, its final hidden states give
+             // the query, and the same pass goes on into generation, so a query costs no extra
+             // forward. Needs placement kBeforeAnswer and the LLM itself as history encoder.
+};
+
 struct PluginConfig {
   std::string task;             // LaMP task name it serves ("LaMP_2"); "" = plain text
   int num_persona_tokens = 1;   // persona soft tokens P (reference: 1)
@@ -41,6 +51,7 @@ struct PluginConfig {
   // LLM tokens of the task input at most; longer inputs keep their end, where every LaMP
   // template puts the content (the instruction comes first). Reference: 256 FlanT5 tokens.
   int max_input_tokens = 384;
+  QuerySource query_source = QuerySource::kEncoder;  // see QuerySource
   // Filled in from the models when the plug-in is created (checked when it is loaded):
   int64_t encoder_dim = 0;  // d_e
   int64_t llm_dim = 0;      // d
@@ -50,6 +61,9 @@ const char* to_string(AggregatorKind kind);
 const char* to_string(SoftTokenPlacement placement);
 // "after-bos" | "before-answer"; throws InvalidArgument otherwise.
 SoftTokenPlacement parse_placement(const std::string& name);
+const char* to_string(QuerySource source);
+// "encoder" | "prompt"; throws InvalidArgument otherwise.
+QuerySource parse_query_source(const std::string& name);
 // "attention" | "learned-temperature" | "mean"; throws InvalidArgument otherwise.
 AggregatorKind parse_aggregator(const std::string& name);
 

@@ -21,6 +21,17 @@ namespace pplug {
 
 struct LoadedModel;
 
+struct LlmEncoderOptions {
+  enum class Pooling {
+    kMean,  // mean of the final hidden states of all tokens
+    kLast,  // the final hidden state of the last token, which has read the whole text (and
+            // under the default templates sits on the item's label: "... score: 4")
+  };
+  int max_tokens = 128;  // tokens per text (BOS included); longer texts keep their beginning
+  int batch_size = 16;   // texts per forward pass (sorted by length to limit padding)
+  Pooling pooling = Pooling::kMean;
+};
+
 class SentenceEncoder {
  public:
   virtual ~SentenceEncoder() = default;
@@ -32,17 +43,12 @@ class SentenceEncoder {
   virtual std::string kind() const = 0;
   // Identifies the exact weights (plug-in checkpoints record it and refuse another encoder).
   virtual std::string fingerprint() const = 0;
-};
-
-struct LlmEncoderOptions {
-  enum class Pooling {
-    kMean,  // mean of the final hidden states of all tokens
-    kLast,  // the final hidden state of the last token, which has read the whole text (and
-            // under the default templates sits on the item's label: "... score: 4")
-  };
-  int max_tokens = 128;  // tokens per text (BOS included); longer texts keep their beginning
-  int batch_size = 16;   // texts per forward pass (sorted by length to limit padding)
-  Pooling pooling = Pooling::kMean;
+  // When this encoder is `model` itself, its pooling: the final hidden states the LLM computes
+  // anyway can then be pooled into this encoder's space (PluginConfig::query_source kPrompt).
+  virtual std::optional<LlmEncoderOptions::Pooling> pooling_over(const LlamaModel& model) const {
+    (void)model;
+    return std::nullopt;
+  }
 };
 
 std::shared_ptr<SentenceEncoder> make_llm_encoder(std::shared_ptr<const LlamaModel> model,

@@ -14,7 +14,7 @@ namespace {
 
 struct PluginInitArgs {
   std::string model, tokenizer, encoder, out, aggregator = "attention", dtype = "f32";
-  std::string placement = "after-bos";
+  std::string placement = "after-bos", query_source = "encoder";
   PluginConfig config;
   bool no_persona = false, no_instruction = false;
   uint64_t seed = 0;
@@ -29,6 +29,7 @@ void run_plugin_init(const PluginInitArgs& a) {
   config.use_instruction = !a.no_instruction;
   config.aggregator = parse_aggregator(a.aggregator);
   config.placement = parse_placement(a.placement);
+  config.query_source = parse_query_source(a.query_source);
   PersonaPlug plug(llm, load_sentence_encoder(a.encoder, llm), config, a.seed);
   plug.save(a.out);
   const nlohmann::json summary = {{"out", a.out},
@@ -72,6 +73,9 @@ void register_plugin_init(CLI::App& app) {
   cmd->add_option("--answer-prefix", c.answer_prefix, "Text between the input and the answer");
   cmd->add_option("--placement", args->placement,
                   "Soft tokens after-bos (reference) or before-answer (just before the cue)")
+      ->capture_default_str();
+  cmd->add_option("--query-source", args->query_source,
+                  "encoder (the input encoded apart) | prompt (the LLM's reading of the prompt)")
       ->capture_default_str();
   cmd->add_option("--max-input-tokens", c.max_input_tokens,
                   "LLM tokens of the task input at most (longer inputs keep their end)")

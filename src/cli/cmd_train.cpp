@@ -19,7 +19,8 @@ namespace {
 
 struct TrainArgs {
   std::string model, tokenizer, encoder, task, train_questions, train_outputs, dev_questions,
-      dev_outputs, out, resume, aggregator = "attention", dtype = "f32", placement = "after-bos";
+      dev_outputs, out, resume, aggregator = "attention", dtype = "f32", placement = "after-bos",
+                                query_source = "encoder";
   TrainOptions options;
   int threads = 0, persona_tokens = 1, top_k = 0, max_history = 512;
   bool no_persona = false, no_instruction = false, no_eos = false;
@@ -78,6 +79,7 @@ void run_train(TrainArgs& a) {
   config.top_k = a.top_k;
   config.placement = parse_placement(a.placement);
   config.end_with_eos = !a.no_eos;
+  config.query_source = parse_query_source(a.query_source);
   config.max_history = a.max_history;
   PersonaPlug plug(llm, encoder, config, a.options.seed);
   a.options.out_dir = a.out;
@@ -146,6 +148,11 @@ void register_train(CLI::App& app) {
   cmd->add_option(
          "--placement", a->placement,
          "Soft tokens after BOS (reference) or before the answer cue: after-bos | before-answer")
+      ->capture_default_str();
+  cmd->add_option("--query-source", a->query_source,
+                  "What the aggregator compares items with: encoder (the input encoded apart) | "
+                  "prompt (the LLM's reading of the prompt; no extra pass; needs before-answer "
+                  "and the LLM as encoder)")
       ->capture_default_str();
   cmd->add_flag("--no-eos", a->no_eos,
                 "Targets without a closing EOS (LLMs that never saw EOS, e.g. TinyStories)");

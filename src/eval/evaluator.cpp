@@ -149,34 +149,42 @@ std::vector<lamp::Output> predict(const LoadedModel& llm, const PersonaPlug* plu
           break;
       }
     }
-    std::vector<EmbeddedPrompt> prompts;
+    // One row of results per question: label scores (rank classification) or generations.
+    std::vector<std::vector<double>> scores;
+    std::vector<GenerationResult> results;
     if (personal) {
       std::vector<UserEmbedding> users;
       users.reserve(end - start);
       for (size_t i = start; i < end; ++i) users.push_back(plug->embed_user(questions[i].profile));
       std::vector<UserRequest> requests;
       for (size_t i = 0; i < users.size(); ++i) requests.push_back({&users[i], inputs[i]});
-      prompts = plug->embedded_prompts(requests);
+      if (!labels.empty()) {
+        scores = plug->score_candidates(requests, label_ids);
+      } else {
+        results = plug->generate(requests, o.generation);
+      }
     } else {
       c10::InferenceMode guard;
       const auto cue = tok.encode(o.answer_prefix);
+      std::vector<EmbeddedPrompt> prompts;
       for (const auto& input : inputs) {
         std::vector<int> ids = detail::task_prompt_ids(tok, input, o.max_input_tokens, cue);
         ids.insert(ids.begin(), tok.bos_id());
         auto t = at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
         prompts.push_back({llm.model->embed(t.unsqueeze(0)).squeeze(0), ids.back()});
       }
+      if (!labels.empty()) {
+        scores = generator.score_candidates(prompts, label_ids);
+      } else {
+        results = generator.generate_embedded(prompts, o.generation);
+      }
     }
-    if (!labels.empty()) {
-      const auto scores = generator.score_candidates(prompts, label_ids);
-      for (size_t i = start; i < end; ++i) {
+    for (size_t i = start; i < end; ++i) {
+      if (!labels.empty()) {
         const auto& row = scores[i - start];
         const size_t best = std::max_element(row.begin(), row.end()) - row.begin();
         out.push_back({questions[i].id, labels[best]});
-      }
-    } else {
-      const auto results = generator.generate_embedded(prompts, o.generation);
-      for (size_t i = start; i < end; ++i) {
+      } else {
         out.push_back({questions[i].id, clean_prediction(results[i - start].text)});
       }
     }

@@ -10,6 +10,18 @@ namespace pplug {
 std::vector<std::vector<double>> Generator::score_candidates(
     const std::vector<EmbeddedPrompt>& prompts,
     const std::vector<std::vector<int>>& candidates) const {
+  return score_candidates(prompts, candidates, PromptTail{});
+}
+
+std::vector<std::vector<double>> Generator::score_candidates(
+    const std::vector<EmbeddedPrompt>& prompts, const std::vector<std::vector<int>>& candidates,
+    const PromptTail& tail) const {
+  const PromptTail* tail_ptr = tail.make ? &tail : nullptr;
+  if (tail_ptr != nullptr && tail.length < 1) {
+    throw InvalidArgument("score_candidates: a prompt tail needs length >= 1");
+  }
+  const int64_t extra = tail_ptr != nullptr ? tail.length : 0;
+  validate_prompts(prompts, extra);
   if (candidates.empty()) throw InvalidArgument("score_candidates: no candidates");
   int64_t longest = 0;
   for (size_t c = 0; c < candidates.size(); ++c) {
@@ -30,20 +42,17 @@ std::vector<std::vector<double>> Generator::score_candidates(
     mask[c].narrow(0, 0, n).fill_(1);
   }
   auto candidate_embeds = model_->embed(ids);  // (C, L, d)
-  ForwardOptions last;
-  last.last_logits_only = true;
   std::vector<std::vector<double>> out;
   out.reserve(prompts.size());
-  for (const auto& prompt : prompts) {
-    const int64_t T = prompt.embeds.size(0);
+  for (size_t p = 0; p < prompts.size(); ++p) {
+    const int64_t T = prompts[p].embeds.size(0) + extra;
     if (T + longest > model_->config().max_position_embeddings) {
       throw InvalidArgument("score_candidates: prompt of " + std::to_string(T) +
                             " positions plus candidates exceed the model's context");
     }
     KVCache cache(*model_, 1, T + longest);
-    auto first = model_->forward(prompt.embeds.unsqueeze(0).to(model_->dtype()), {}, &cache, last)
-                     .logits.squeeze(1)
-                     .log_softmax(-1);  // (1, V): predicts each candidate's first token
+    // (1, V): predicts each candidate's first token
+    auto first = prefill(prompts, {p}, cache, tail_ptr).log_softmax(-1);
     cache.reorder(at::zeros({C}, at::kLong));
     auto rest =
         model_->forward(candidate_embeds, mask, &cache).logits.log_softmax(-1);  // (C, L, V)

@@ -67,9 +67,7 @@ std::vector<GenerationResult> Generator::generate_ids(const std::vector<std::vec
   return results;
 }
 
-std::vector<GenerationResult> Generator::generate_embedded(
-    const std::vector<EmbeddedPrompt>& prompts, const GenerationOptions& options) const {
-  detail::validate_options(options);
+void Generator::validate_prompts(const std::vector<EmbeddedPrompt>& prompts, int64_t extra) const {
   for (size_t i = 0; i < prompts.size(); ++i) {
     const auto& e = prompts[i].embeds;
     if (!e.defined() || e.dim() != 2 || e.size(1) != model_->hidden_size() || e.size(0) == 0) {
@@ -77,42 +75,102 @@ std::vector<GenerationResult> Generator::generate_embedded(
                             " embeddings must have shape (T > 0, " +
                             std::to_string(model_->hidden_size()) + ")");
     }
-    if (e.size(0) >= model_->config().max_position_embeddings) {
+    if (e.size(0) + extra >= model_->config().max_position_embeddings) {
       throw InvalidArgument("generate: prompt " + std::to_string(i) + " has " +
-                            std::to_string(e.size(0)) + " positions; the model allows fewer than " +
+                            std::to_string(e.size(0) + extra) +
+                            " positions; the model allows fewer than " +
                             std::to_string(model_->config().max_position_embeddings));
     }
   }
+}
+
+torch::Tensor Generator::prefill(const std::vector<EmbeddedPrompt>& prompts,
+                                 const std::vector<size_t>& rows, KVCache& cache,
+                                 const PromptTail* tail) const {
+  const auto R = static_cast<int64_t>(rows.size());
+  const int64_t d = model_->hidden_size();
+  int64_t longest = 0;
+  for (size_t r : rows) longest = std::max(longest, prompts[r].embeds.size(0));
+  // Left padding keeps every row's next token in the same cache slot.
+  auto embeds = at::zeros({R, longest, d}, at::TensorOptions().dtype(model_->dtype()));
+  auto mask = at::zeros({R, longest}, at::kLong);
+  for (int64_t i = 0; i < R; ++i) {
+    const auto& e = prompts[rows[i]].embeds;
+    const int64_t T = e.size(0);
+    embeds[i].narrow(0, longest - T, T).copy_(e);
+    mask[i].narrow(0, longest - T, T).fill_(1);
+  }
+  ForwardOptions fwd;
+  fwd.last_logits_only = true;
+  if (tail == nullptr) return model_->forward(embeds, mask, &cache, fwd).logits.squeeze(1);
+  ForwardOptions read;
+  read.return_hidden = true;
+  read.skip_logits = true;
+  const auto hidden = model_->forward(embeds, mask, &cache, read).hidden;
+  const auto rest = tail->make(hidden, mask, rows);
+  if (!rest.defined() || rest.dim() != 3 || rest.size(0) != R || rest.size(1) != tail->length ||
+      rest.size(2) != d) {
+    throw InvalidArgument("generate: prompt tail must have shape (" + std::to_string(R) + ", " +
+                          std::to_string(tail->length) + ", " + std::to_string(d) + ")");
+  }
+  return model_
+      ->forward(rest.to(model_->dtype()), at::ones({R, tail->length}, at::kLong), &cache, fwd)
+      .logits.squeeze(1);
+}
+
+std::vector<GenerationResult> Generator::generate_embedded(
+    const std::vector<EmbeddedPrompt>& prompts, const GenerationOptions& options) const {
+  detail::validate_options(options);
+  validate_prompts(prompts, 0);
   if (prompts.empty()) return {};
   c10::InferenceMode guard;
   if (options.num_beams > 1) {
     std::vector<GenerationResult> out;
     out.reserve(prompts.size());
-    for (size_t i = 0; i < prompts.size(); ++i) out.push_back(beam_search(prompts[i], i, options));
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      out.push_back(beam_search(prompts, i, options, nullptr));
+    }
     return out;
   }
-  return sample_batch(prompts, options);
+  return sample_batch(prompts, options, nullptr);
+}
+
+std::vector<GenerationResult> Generator::generate_embedded(const std::vector<EmbeddedPrompt>& heads,
+                                                           const GenerationOptions& options,
+                                                           const PromptTail& tail) const {
+  detail::validate_options(options);
+  if (tail.length < 1 || !tail.make) {
+    throw InvalidArgument("generate: a prompt tail needs length >= 1 and a make function");
+  }
+  validate_prompts(heads, tail.length);
+  if (heads.empty()) return {};
+  c10::InferenceMode guard;
+  if (options.num_beams > 1) {
+    std::vector<GenerationResult> out;
+    out.reserve(heads.size());
+    for (size_t i = 0; i < heads.size(); ++i) {
+      out.push_back(beam_search(heads, i, options, &tail));
+    }
+    return out;
+  }
+  return sample_batch(heads, options, &tail);
 }
 
 std::vector<GenerationResult> Generator::sample_batch(const std::vector<EmbeddedPrompt>& prompts,
-                                                      const GenerationOptions& options) const {
-  const int64_t B = static_cast<int64_t>(prompts.size()), d = model_->hidden_size();
+                                                      const GenerationOptions& options,
+                                                      const PromptTail* tail) const {
+  const int64_t B = static_cast<int64_t>(prompts.size());
   int64_t longest = 0;
   for (const auto& p : prompts) longest = std::max(longest, p.embeds.size(0));
-  // Left padding keeps every row's next token in the same cache slot.
-  auto embeds = at::zeros({B, longest, d}, at::TensorOptions().dtype(model_->dtype()));
-  auto mask = at::zeros({B, longest}, at::kLong);
-  for (int64_t b = 0; b < B; ++b) {
-    const int64_t T = prompts[b].embeds.size(0);
-    embeds[b].narrow(0, longest - T, T).copy_(prompts[b].embeds);
-    mask[b].narrow(0, longest - T, T).fill_(1);
-  }
+  if (tail != nullptr) longest += tail->length;
   const int64_t capacity =
       std::min<int64_t>(longest + options.max_new_tokens, model_->config().max_position_embeddings);
   KVCache cache(*model_, B, capacity);
+  std::vector<size_t> rows(prompts.size());
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  auto logits = prefill(prompts, rows, cache, tail);  // (B, V)
   ForwardOptions fwd;
   fwd.last_logits_only = true;
-  auto logits = model_->forward(embeds, mask, &cache, fwd).logits.squeeze(1);  // (B, V)
 
   auto generator = at::detail::createCPUGenerator(options.seed);
   std::vector<GenerationResult> results(B);
@@ -171,9 +229,12 @@ std::vector<GenerationResult> Generator::sample_batch(const std::vector<Embedded
   return results;
 }
 
-GenerationResult Generator::beam_search(const EmbeddedPrompt& prompt, size_t index,
-                                        const GenerationOptions& options) const {
-  const int64_t K = options.num_beams, T = prompt.embeds.size(0);
+GenerationResult Generator::beam_search(const std::vector<EmbeddedPrompt>& prompts, size_t index,
+                                        const GenerationOptions& options,
+                                        const PromptTail* tail) const {
+  const EmbeddedPrompt& prompt = prompts[index];
+  const int64_t K = options.num_beams;
+  const int64_t T = prompt.embeds.size(0) + (tail != nullptr ? tail->length : 0);
   const int64_t capacity =
       std::min<int64_t>(T + options.max_new_tokens, model_->config().max_position_embeddings);
   const int eos = tokenizer_->eos_id();
@@ -181,8 +242,7 @@ GenerationResult Generator::beam_search(const EmbeddedPrompt& prompt, size_t ind
   KVCache cache(*model_, 1, capacity);
   ForwardOptions fwd;
   fwd.last_logits_only = true;
-  auto logits = model_->forward(prompt.embeds.unsqueeze(0).to(model_->dtype()), {}, &cache, fwd)
-                    .logits.squeeze(1);  // (1, V)
+  auto logits = prefill(prompts, {index}, cache, tail);  // (1, V)
   cache.reorder(at::zeros({K}, at::kLong));
   auto log_probs = logits.log_softmax(-1).expand({K, logits.size(-1)});  // (K, V)
 

@@ -1,10 +1,7 @@
-// The frozen LLM as a sentence encoder: masked mean of the final hidden states.
-#include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
-
+// The frozen LLM as a sentence encoder: pooled final hidden states (mean or last token).
 #include <algorithm>
-#include <numeric>
 
+#include "plug/llm_pooling.h"
 #include "pplug/error.h"
 #include "pplug/sentence_encoder.h"
 #include "util/hash.h"
@@ -26,49 +23,17 @@ class LlmEncoder final : public SentenceEncoder {
   }
 
   torch::Tensor encode(const std::vector<std::string>& texts, bool) const override {
-    c10::InferenceMode guard;
-    const int64_t d = model_->hidden_size();
-    auto out = at::zeros({static_cast<int64_t>(texts.size()), d}, at::kFloat);
     std::vector<std::vector<int>> ids(texts.size());
     for (size_t i = 0; i < texts.size(); ++i) {
       ids[i] = tokenizer_->encode(texts[i], /*add_bos=*/true);
       if (static_cast<int>(ids[i].size()) > options_.max_tokens) ids[i].resize(options_.max_tokens);
     }
-    // Similar lengths share a batch, so little padding is computed.
-    std::vector<size_t> order(texts.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return ids[a].size() < ids[b].size(); });
-    ForwardOptions fwd;
-    fwd.return_hidden = true;
-    fwd.skip_logits = true;
-    for (size_t start = 0; start < order.size(); start += options_.batch_size) {
-      const size_t end = std::min(order.size(), start + options_.batch_size);
-      const int64_t B = static_cast<int64_t>(end - start);
-      int64_t T = 0;
-      for (size_t k = start; k < end; ++k) T = std::max<int64_t>(T, ids[order[k]].size());
-      auto batch = at::zeros({B, T}, at::kLong);
-      auto mask = at::zeros({B, T}, at::kLong);
-      for (int64_t b = 0; b < B; ++b) {
-        const auto& row = ids[order[start + b]];
-        const int64_t n = static_cast<int64_t>(row.size());
-        batch[b]
-            .narrow(0, T - n, n)
-            .copy_(at::tensor(std::vector<int64_t>(row.begin(), row.end())));
-        mask[b].narrow(0, T - n, n).fill_(1);
-      }
-      auto hidden = model_->forward(model_->embed(batch), mask, nullptr, fwd).hidden;  // (B, T, d)
-      torch::Tensor pooled;                                                            // (B, d)
-      if (options_.pooling == LlmEncoderOptions::Pooling::kLast) {
-        pooled = hidden.select(1, T - 1).to(at::kFloat);  // left padding: the last slot is real
-      } else {
-        auto m = mask.unsqueeze(-1).to(at::kFloat);
-        pooled = (hidden.to(at::kFloat) * m).sum(1) / m.sum(1).clamp_min(1.0);
-      }
-      pooled = pooled / pooled.norm(2, -1, true).clamp_min(1e-12);
-      for (int64_t b = 0; b < B; ++b) out[order[start + b]].copy_(pooled[b]);
-    }
-    return out;
+    return detail::encode_token_ids(*model_, ids, options_.pooling, options_.batch_size);
+  }
+
+  std::optional<LlmEncoderOptions::Pooling> pooling_over(const LlamaModel& model) const override {
+    if (&model != model_.get() && model.fingerprint() != model_->fingerprint()) return std::nullopt;
+    return options_.pooling;
   }
 
   int64_t dim() const override { return model_->hidden_size(); }

@@ -8,6 +8,7 @@
 
 #include "eval/task_prompt.h"
 #include "models/tensor_fingerprint.h"
+#include "plug/llm_pooling.h"
 #include "plug/plugin_impl.h"
 #include "pplug/error.h"
 #include "pplug/lamp_retrieval.h"
@@ -44,6 +45,16 @@ SoftTokenPlacement parse_placement(const std::string& name) {
   if (name == "before-answer") return SoftTokenPlacement::kBeforeAnswer;
   throw InvalidArgument("unknown soft-token placement '" + name +
                         "' (expected after-bos or before-answer)");
+}
+
+const char* to_string(QuerySource source) {
+  return source == QuerySource::kEncoder ? "encoder" : "prompt";
+}
+
+QuerySource parse_query_source(const std::string& name) {
+  if (name == "encoder") return QuerySource::kEncoder;
+  if (name == "prompt") return QuerySource::kPrompt;
+  throw InvalidArgument("unknown query source '" + name + "' (expected encoder or prompt)");
 }
 
 namespace detail {
@@ -86,6 +97,21 @@ PersonaPlug::PersonaPlug(LoadedModel llm, std::shared_ptr<const SentenceEncoder>
   impl_->module = detail::PluginModule(config_, scale_);
   impl_->generator = std::make_unique<Generator>(llm_.model, llm_.tokenizer);
   impl_->answer_cue = llm_.tokenizer->encode(config_.answer_prefix);
+  if (config_.query_source == QuerySource::kPrompt) {
+    if (config_.placement != SoftTokenPlacement::kBeforeAnswer) {
+      throw InvalidArgument(
+          "plug-in: query source 'prompt' needs placement 'before-answer' (with the soft tokens "
+          "after BOS the prompt's reading would depend on them)");
+    }
+    impl_->prompt_pooling = encoder_->pooling_over(*llm_.model);
+    if (!impl_->prompt_pooling) {
+      throw InvalidArgument(
+          "plug-in: query source 'prompt' needs the LLM itself as history "
+          "encoder (the query and the items must share one space); the "
+          "encoder given is '" +
+          encoder_->kind() + "' " + encoder_->fingerprint());
+    }
+  }
   refresh_fingerprint();
 }
 
@@ -119,6 +145,29 @@ std::string PersonaPlug::query_text(const std::string& input) const {
 std::vector<int> PersonaPlug::prompt_ids(const std::string& input) const {
   return detail::task_prompt_ids(*llm_.tokenizer, input, config_.max_input_tokens,
                                  impl_->answer_cue);
+}
+
+std::vector<int> PersonaPlug::Impl::prompt_head(const PersonaPlug& plug, const std::string& input,
+                                                std::vector<int>* prompt_out) const {
+  std::vector<int> prompt = plug.prompt_ids(input);
+  std::vector<int> head = {plug.llm().tokenizer->bos_id()};
+  head.insert(head.end(), prompt.begin(),
+              prompt.begin() + (plug.soft_token_offset(prompt.size()) - 1));
+  if (prompt_out != nullptr) *prompt_out = std::move(prompt);
+  return head;
+}
+
+torch::Tensor PersonaPlug::query_vectors(const std::vector<std::string>& inputs) const {
+  if (config_.query_source == QuerySource::kEncoder) {
+    std::vector<std::string> queries;
+    queries.reserve(inputs.size());
+    for (const auto& input : inputs) queries.push_back(query_text(input));
+    return encoder_->encode(queries, /*as_query=*/true);
+  }
+  std::vector<std::vector<int>> heads;
+  heads.reserve(inputs.size());
+  for (const auto& input : inputs) heads.push_back(impl_->prompt_head(*this, input, nullptr));
+  return detail::encode_token_ids(*llm_.model, heads, *impl_->prompt_pooling, /*batch_size=*/16);
 }
 
 UserEmbedding PersonaPlug::embed_user(const std::vector<HistoryItem>& history) const {
@@ -172,6 +221,38 @@ torch::Tensor PersonaPlug::build_prefix(const torch::Tensor& soft,
                  0);
 }
 
+std::pair<std::vector<EmbeddedPrompt>, PromptTail> PersonaPlug::Impl::read_once_prompts(
+    const PersonaPlug& plug, const std::vector<UserRequest>& requests,
+    std::vector<std::vector<int>>* prompt_ids_out) const {
+  c10::InferenceMode guard;
+  const LlamaModel& model = *plug.llm().model;
+  std::vector<EmbeddedPrompt> heads;
+  heads.reserve(requests.size());
+  for (const auto& request : requests) {
+    std::vector<int> prompt;
+    const auto head = prompt_head(plug, request.input, &prompt);
+    auto t = at::tensor(std::vector<int64_t>(head.begin(), head.end()), at::kLong);
+    heads.push_back({model.embed(t.unsqueeze(0)).squeeze(0), prompt.back()});
+    if (prompt_ids_out != nullptr) prompt_ids_out->push_back(std::move(prompt));
+  }
+  const auto cue_ids = std::vector<int64_t>(answer_cue.begin(), answer_cue.end());
+  at::Tensor cue = cue_ids.empty() ? at::Tensor() : model.embed(at::tensor(cue_ids, at::kLong));
+  PromptTail tail;
+  tail.length = module->num_soft_tokens() + static_cast<int64_t>(cue_ids.size());
+  tail.make = [this, &plug, &requests, cue](const torch::Tensor& hidden, const torch::Tensor& mask,
+                                            const std::vector<size_t>& rows) {
+    std::vector<UserRequest> subset;
+    subset.reserve(rows.size());
+    for (size_t r : rows) subset.push_back(requests[r]);
+    const auto query = detail::pool_hidden(hidden, mask, *prompt_pooling);
+    auto soft = soft_tokens_batch(plug, subset, query).tokens.to(hidden.scalar_type());
+    if (!cue.defined()) return soft;
+    const auto R = static_cast<int64_t>(rows.size());
+    return at::cat({soft, cue.unsqueeze(0).expand({R, cue.size(0), cue.size(1)})}, 1);
+  };
+  return {std::move(heads), std::move(tail)};
+}
+
 GenerationResult PersonaPlug::generate(const UserEmbedding& user, const std::string& input,
                                        const GenerationOptions& options) const {
   return generate(std::vector<UserRequest>{{&user, input}}, options).front();
@@ -198,17 +279,41 @@ std::vector<EmbeddedPrompt> PersonaPlug::Impl::embedded_prompts(
   return prompts;
 }
 
+bool PersonaPlug::Impl::reads_prompt_once(const PersonaPlug& plug) const {
+  return prompt_pooling.has_value() &&
+         module->num_soft_tokens() + static_cast<int64_t>(answer_cue.size()) > 0 &&
+         plug.config().query_source == QuerySource::kPrompt;
+}
+
 std::vector<GenerationResult> PersonaPlug::generate(const std::vector<UserRequest>& requests,
                                                     const GenerationOptions& options) const {
   if (requests.empty()) return {};
   std::vector<std::vector<int>> ids;
-  auto results =
-      impl_->generator->generate_embedded(impl_->embedded_prompts(*this, requests, &ids), options);
+  std::vector<GenerationResult> results;
+  if (impl_->reads_prompt_once(*this)) {
+    const auto [heads, tail] = impl_->read_once_prompts(*this, requests, &ids);
+    results = impl_->generator->generate_embedded(heads, options, tail);
+  } else {
+    results = impl_->generator->generate_embedded(impl_->embedded_prompts(*this, requests, &ids),
+                                                  options);
+  }
   for (size_t i = 0; i < results.size(); ++i) {
     results[i].prompt_ids = {llm_.tokenizer->bos_id()};
     results[i].prompt_ids.insert(results[i].prompt_ids.end(), ids[i].begin(), ids[i].end());
   }
   return results;
+}
+
+std::vector<std::vector<double>> PersonaPlug::score_candidates(
+    const std::vector<UserRequest>& requests,
+    const std::vector<std::vector<int>>& candidates) const {
+  if (requests.empty()) return {};
+  if (impl_->reads_prompt_once(*this)) {
+    const auto [heads, tail] = impl_->read_once_prompts(*this, requests, nullptr);
+    return impl_->generator->score_candidates(heads, candidates, tail);
+  }
+  return impl_->generator->score_candidates(impl_->embedded_prompts(*this, requests, nullptr),
+                                            candidates);
 }
 
 }  // namespace pplug

@@ -21,7 +21,10 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kFormat = "pplug-plugin";
-constexpr int kFormatVersion = 2;  // 2: log_gain, placement, end_with_eos, max_input_tokens
+// 2: log_gain, placement, end_with_eos, max_input_tokens; 3: query_source (2 still loads, as
+// query_source "encoder").
+constexpr int kFormatVersion = 3;
+constexpr int kOldestFormatVersion = 2;
 
 json config_to_json(const PluginConfig& c) {
   return {{"task", c.task},
@@ -37,6 +40,7 @@ json config_to_json(const PluginConfig& c) {
           {"max_input_tokens", c.max_input_tokens},
           {"placement", to_string(c.placement)},
           {"end_with_eos", c.end_with_eos},
+          {"query_source", to_string(c.query_source)},
           {"encoder_dim", c.encoder_dim},
           {"llm_dim", c.llm_dim}};
 }
@@ -57,7 +61,8 @@ PluginConfig config_from_json(const json& j, const std::string& source) {
                                               "llm_dim",
                                               "max_input_tokens",
                                               "placement",
-                                              "end_with_eos"};
+                                              "end_with_eos",
+                                              "query_source"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (known.count(it.key()) == 0) {
       throw FormatError(source + ": unknown field 'config." + it.key() + "'");
@@ -74,6 +79,16 @@ PluginConfig config_from_json(const json& j, const std::string& source) {
                         v.dump());
     return v;
   };
+  // An enum field: a string its parser knows; the parser's message gains the file and field.
+  auto named = [&](const char* key, auto parse) {
+    const std::string value =
+        typed(key, need(key).is_string(), "a string").template get<std::string>();
+    try {
+      return parse(value);
+    } catch (const InvalidArgument& e) {
+      throw FormatError(source + ": field 'config." + key + "': " + e.what());
+    }
+  };
   PluginConfig c;
   c.task = typed("task", need("task").is_string(), "a string").get<std::string>();
   c.num_persona_tokens =
@@ -82,8 +97,7 @@ PluginConfig config_from_json(const json& j, const std::string& source) {
   c.use_persona = typed("use_persona", need("use_persona").is_boolean(), "a boolean").get<bool>();
   c.use_instruction =
       typed("use_instruction", need("use_instruction").is_boolean(), "a boolean").get<bool>();
-  c.aggregator = parse_aggregator(
-      typed("aggregator", need("aggregator").is_string(), "a string").get<std::string>());
+  c.aggregator = named("aggregator", parse_aggregator);
   c.temperature = typed("temperature", need("temperature").is_number(), "a number").get<double>();
   c.top_k = typed("top_k", need("top_k").is_number_integer(), "an integer").get<int>();
   c.max_history =
@@ -97,8 +111,9 @@ PluginConfig config_from_json(const json& j, const std::string& source) {
           .get<int>();
   c.end_with_eos =
       typed("end_with_eos", need("end_with_eos").is_boolean(), "a boolean").get<bool>();
-  c.placement = parse_placement(
-      typed("placement", need("placement").is_string(), "a string").get<std::string>());
+  c.placement = named("placement", parse_placement);
+  // Absent from format 2 manifests, which all used the encoder.
+  if (j.contains("query_source")) c.query_source = named("query_source", parse_query_source);
   c.encoder_dim =
       typed("encoder_dim", need("encoder_dim").is_number_integer(), "an integer").get<int64_t>();
   c.llm_dim = typed("llm_dim", need("llm_dim").is_number_integer(), "an integer").get<int64_t>();
@@ -182,7 +197,9 @@ std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& dir, LoadedMod
     throw FormatError(manifest_path + ": not a pplug plug-in manifest (format != \"" +
                       std::string(kFormat) + "\")");
   }
-  if (!m.contains("format_version") || m["format_version"] != kFormatVersion) {
+  if (!m.contains("format_version") || !m["format_version"].is_number_integer() ||
+      m["format_version"].get<int>() < kOldestFormatVersion ||
+      m["format_version"].get<int>() > kFormatVersion) {
     throw FormatError(manifest_path + ": unsupported format_version " +
                       (m.contains("format_version") ? m["format_version"].dump() : "(missing)"));
   }

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,15 +19,34 @@ struct PersonaPlug::Impl {
   mutable std::mutex mutex;  // guards `fingerprint`
   std::string fingerprint;
   std::vector<int> answer_cue;  // ids of config().answer_prefix, encoded once
+  // query_source kPrompt: the history encoder's pooling, applied to the LLM's reading of the
+  // prompt; unset for kEncoder.
+  std::optional<LlmEncoderOptions::Pooling> prompt_pooling;
 
   // The LLM inputs of `requests`; also returns each prompt's ids when `prompt_ids_out` is set.
   std::vector<EmbeddedPrompt> embedded_prompts(const PersonaPlug& plug,
                                                const std::vector<UserRequest>& requests,
                                                std::vector<std::vector<int>>* prompt_ids_out) const;
 
-  // Soft tokens of a batch of requests (users padded to the longest history).
+  // Soft tokens of a batch of requests (users padded to the longest history) given their
+  // frozen input vectors (B, d_e); the second form computes those with query_vectors().
+  detail::SoftTokens soft_tokens_batch(const PersonaPlug& plug,
+                                       const std::vector<UserRequest>& requests,
+                                       const torch::Tensor& query_vectors) const;
   detail::SoftTokens soft_tokens_batch(const PersonaPlug& plug,
                                        const std::vector<UserRequest>& requests) const;
+
+  // [BOS] + the prompt tokens before the soft tokens (query_source kPrompt reads these), with
+  // the full prompt ids in `prompt_out`.
+  std::vector<int> prompt_head(const PersonaPlug& plug, const std::string& input,
+                               std::vector<int>* prompt_out) const;
+  // True when generate() and score_candidates() take kPrompt's fast path below.
+  bool reads_prompt_once(const PersonaPlug& plug) const;
+  // kPrompt's fast path: each request's head as an EmbeddedPrompt, and the tail that turns the
+  // LLM's reading of it into [soft tokens][answer cue]; `requests` must outlive the tail.
+  std::pair<std::vector<EmbeddedPrompt>, PromptTail> read_once_prompts(
+      const PersonaPlug& plug, const std::vector<UserRequest>& requests,
+      std::vector<std::vector<int>>* prompt_ids_out) const;
 };
 
 namespace detail {

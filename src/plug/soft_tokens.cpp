@@ -9,13 +9,25 @@ namespace pplug {
 
 detail::SoftTokens PersonaPlug::Impl::soft_tokens_batch(
     const PersonaPlug& plug, const std::vector<UserRequest>& requests) const {
+  std::vector<std::string> inputs;
+  inputs.reserve(requests.size());
+  for (const auto& r : requests) inputs.push_back(r.input);
+  return soft_tokens_batch(plug, requests, plug.query_vectors(inputs));
+}
+
+detail::SoftTokens PersonaPlug::Impl::soft_tokens_batch(const PersonaPlug& plug,
+                                                        const std::vector<UserRequest>& requests,
+                                                        const torch::Tensor& query_vectors) const {
   c10::InferenceMode guard;
   const auto B = static_cast<int64_t>(requests.size());
   const int64_t de = plug.config().encoder_dim;
   const int64_t pd = plug.config().num_persona_tokens * plug.config().llm_dim;
   const std::string encoder_fp = plug.encoder().fingerprint();
   const std::string plugin_fp = plug.fingerprint();
-  std::vector<std::string> queries;
+  if (query_vectors.dim() != 2 || query_vectors.size(0) != B || query_vectors.size(1) != de) {
+    throw InvalidArgument("soft tokens: query vectors must have shape (" + std::to_string(B) +
+                          ", " + std::to_string(de) + ")");
+  }
   int64_t longest = 1;
   for (int64_t b = 0; b < B; ++b) {
     const UserEmbedding* user = requests[b].user;
@@ -31,7 +43,17 @@ detail::SoftTokens PersonaPlug::Impl::soft_tokens_batch(
                           "-d item vectors, the encoder makes " + std::to_string(de));
     }
     longest = std::max(longest, user->num_items());
-    queries.push_back(plug.query_text(requests[b].input));
+  }
+  // Embeddings made by another version of this plug-in (same encoder) stay usable: only the
+  // projections depend on the plug-in weights, and they are cheap to redo.
+  auto projections_of = [&](const UserEmbedding& user) {
+    return user.plugin_fingerprint() == plugin_fp ? user.item_projections()
+                                                  : module->project_items(user.item_vectors());
+  };
+  if (B == 1 && requests[0].user->num_items() > 0) {  // one user: no padding, no copies
+    const UserEmbedding& user = *requests[0].user;
+    return module->forward(user.item_vectors().unsqueeze(0), projections_of(user).unsqueeze(0),
+                           at::ones({1, user.num_items()}, at::kBool), query_vectors);
   }
   auto items = at::zeros({B, longest, de});
   auto projections = at::zeros({B, longest, pd});
@@ -41,14 +63,9 @@ detail::SoftTokens PersonaPlug::Impl::soft_tokens_batch(
     const int64_t n = user.num_items();
     if (n == 0) continue;
     items[b].narrow(0, 0, n).copy_(user.item_vectors());
-    // Embeddings made by another version of this plug-in (same encoder) stay usable: only the
-    // projections depend on the plug-in weights, and they are cheap to redo.
-    auto proj = user.plugin_fingerprint() == plugin_fp ? user.item_projections()
-                                                       : module->project_items(user.item_vectors());
-    projections[b].narrow(0, 0, n).copy_(proj);
+    projections[b].narrow(0, 0, n).copy_(projections_of(user));
     mask[b].narrow(0, 0, n).fill_(true);
   }
-  auto query_vectors = plug.encoder().encode(queries, /*as_query=*/true);  // (B, d_e)
   return module->forward(items, projections, mask, query_vectors);
 }
 

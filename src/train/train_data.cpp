@@ -29,7 +29,7 @@ TrainData prepare_train_data(const PersonaPlug& plug, const LabelledSplit& split
 
   // Distinct history texts are encoded once, however many questions share them.
   std::unordered_map<std::string, int64_t> text_row;
-  std::vector<std::string> texts, queries;
+  std::vector<std::string> texts, inputs;
   TrainData data;
   for (size_t qi = 0; qi < split.questions.size(); ++qi) {
     const auto& q = split.questions[qi];
@@ -43,7 +43,7 @@ TrainData prepare_train_data(const PersonaPlug& plug, const LabelledSplit& split
       if (inserted) texts.push_back(text);
       ex.items.push_back(it->second);
     }
-    queries.push_back(plug.query_text(q.input));
+    inputs.push_back(q.input);
     ex.prompt = plug.prompt_ids(q.input);
     ex.target = tok.encode(gold_by_id.at(q.id)->output);
     const bool eos = plug.config().end_with_eos;
@@ -56,10 +56,10 @@ TrainData prepare_train_data(const PersonaPlug& plug, const LabelledSplit& split
     data.examples.push_back(std::move(ex));
   }
   PPLUG_LOG_INFO("encoding {} distinct history items and {} inputs with the frozen encoder",
-                 texts.size(), queries.size());
+                 texts.size(), inputs.size());
   data.item_vectors = texts.empty() ? at::zeros({0, plug.encoder().dim()})
                                     : plug.encoder().encode(texts, /*as_query=*/false);
-  data.query_vectors = plug.encoder().encode(queries, /*as_query=*/true);
+  data.query_vectors = plug.query_vectors(inputs);  // frozen too: computed once per question
 
   // History dropout (reference code): extra copies with a random 1..50% of the items removed.
   std::mt19937_64 rng(options.seed * 0x9E3779B97F4A7C15ull + 17);

@@ -127,6 +127,69 @@ TEST_F(GeneratorTest, CallbackCanStopAndLengthIsReported) {
   EXPECT_EQ(s.generated_ids.size(), 3u);
 }
 
+// A tail made of fixed tokens must give exactly what the whole prompt gives, in sampling, beam
+// search and candidate scoring; the tail sees the heads' hidden states and the right rows.
+TEST_F(GeneratorTest, PromptTailsContinueTheHeadsInTheSameCache) {
+  c10::InferenceMode guard;
+  const auto& tok = *loaded_.tokenizer;
+  const std::vector<std::string> heads_text = {"Once upon a time", "Tim had a big red ball"};
+  const std::vector<int> tail_ids = tok.encode(" and the dog");
+  std::vector<EmbeddedPrompt> heads, whole;
+  std::vector<torch::Tensor> head_hidden;
+  for (const auto& text : heads_text) {
+    auto ids = tok.encode(text, /*add_bos=*/true);
+    auto head = at::tensor(std::vector<int64_t>(ids.begin(), ids.end())).unsqueeze(0);
+    heads.push_back({loaded_.model->embed(head).squeeze(0), ids.back()});
+    ForwardOptions read;
+    read.return_hidden = true;
+    head_hidden.push_back(
+        loaded_.model->forward(heads.back().embeds.unsqueeze(0), {}, nullptr, read).hidden[0][-1]);
+    ids.insert(ids.end(), tail_ids.begin(), tail_ids.end());
+    auto all = at::tensor(std::vector<int64_t>(ids.begin(), ids.end())).unsqueeze(0);
+    whole.push_back({loaded_.model->embed(all).squeeze(0), ids.back()});
+  }
+  auto tail_embeds = loaded_.model->embed(
+      at::tensor(std::vector<int64_t>(tail_ids.begin(), tail_ids.end())));  // (S, d)
+  std::vector<size_t> seen_rows;
+  PromptTail tail;
+  tail.length = static_cast<int64_t>(tail_ids.size());
+  tail.make = [&](const torch::Tensor& hidden, const torch::Tensor& mask,
+                  const std::vector<size_t>& rows) {
+    for (size_t i = 0; i < rows.size(); ++i) {
+      // The last slot of every left-padded row is its head's last token.
+      EXPECT_TRUE(at::allclose(hidden[i][-1], head_hidden[rows[i]], 1e-4, 1e-5));
+      EXPECT_EQ(mask[i].sum().item<int64_t>(), heads[rows[i]].embeds.size(0));
+      seen_rows.push_back(rows[i]);
+    }
+    return tail_embeds.unsqueeze(0).expand({static_cast<int64_t>(rows.size()), -1, -1});
+  };
+  GenerationOptions o;
+  o.max_new_tokens = 8;
+  const auto with_tail = generator_->generate_embedded(heads, o, tail);
+  const auto plain = generator_->generate_embedded(whole, o);
+  for (size_t i = 0; i < heads.size(); ++i) {
+    EXPECT_EQ(with_tail[i].generated_ids, plain[i].generated_ids);
+    EXPECT_EQ(with_tail[i].text, plain[i].text);
+  }
+  EXPECT_EQ(seen_rows, (std::vector<size_t>{0, 1}));
+  o.num_beams = 3;
+  seen_rows.clear();
+  EXPECT_EQ(generator_->generate_embedded(heads, o, tail)[1].generated_ids,
+            generator_->generate_embedded(whole, o)[1].generated_ids);
+  EXPECT_EQ(seen_rows, (std::vector<size_t>{0, 1}));
+  const std::vector<std::vector<int>> candidates = {tok.encode(" ran"), tok.encode(" was happy")};
+  const auto a = generator_->score_candidates(heads, candidates, tail);
+  const auto b = generator_->score_candidates(whole, candidates);
+  for (size_t p = 0; p < heads.size(); ++p) {
+    for (size_t c = 0; c < candidates.size(); ++c) EXPECT_NEAR(a[p][c], b[p][c], 1e-4);
+  }
+  PromptTail wrong = tail;
+  wrong.length = tail.length + 1;  // make() returns fewer positions than promised
+  EXPECT_THROW(generator_->generate_embedded(heads, o, wrong), InvalidArgument);
+  PromptTail empty;
+  EXPECT_THROW(generator_->generate_embedded(heads, o, empty), InvalidArgument);
+}
+
 TEST_F(GeneratorTest, InvalidOptionsAreRejected) {
   GenerationOptions o;
   o.max_new_tokens = 0;

@@ -231,5 +231,114 @@ TEST_F(PersonaPlugTest, UserEmbeddingRoundTripsAndSurvivesRetraining) {
   EXPECT_THROW(other_plug->soft_tokens(user, input_), MismatchError);
 }
 
+// query_source kPrompt: the query is the LLM's reading of the prompt head, pooled like the
+// history items; generate() and score_candidates() read the prompt once and must give what the
+// two-pass inputs (embedded_prompts) give.
+class PromptQueryTest : public PersonaPlugTest {
+ protected:
+  std::shared_ptr<PersonaPlug> make_prompt_plug(LlmEncoderOptions::Pooling pooling) {
+    LlmEncoderOptions eo;
+    eo.pooling = pooling;
+    encoder_ = make_llm_encoder(llm_.model, llm_.tokenizer, eo);
+    PluginConfig c;
+    c.placement = SoftTokenPlacement::kBeforeAnswer;
+    c.query_source = QuerySource::kPrompt;
+    return make(c, 3);
+  }
+};
+
+TEST_F(PromptQueryTest, QueryIsTheEncodersVectorOfThePromptHead) {
+  for (auto pooling : {LlmEncoderOptions::Pooling::kLast, LlmEncoderOptions::Pooling::kMean}) {
+    auto plug = make_prompt_plug(pooling);
+    // The head is [BOS] + the input's tokens: exactly what the LLM encoder reads for the input.
+    const auto q = plug->query_vectors({input_, "description: a sunny park"});
+    const auto e = encoder_->encode({input_, "description: a sunny park"}, /*as_query=*/false);
+    EXPECT_TRUE(at::allclose(q, e, 1e-4, 1e-5));
+  }
+}
+
+TEST_F(PromptQueryTest, ReadingThePromptOnceEqualsTwoPasses) {
+  for (auto pooling : {LlmEncoderOptions::Pooling::kLast, LlmEncoderOptions::Pooling::kMean}) {
+    auto plug = make_prompt_plug(pooling);
+    const auto a = plug->embed_user(history(3)), b = plug->embed_user(history(6));
+    const std::vector<UserRequest> requests = {{&a, input_}, {&b, "description: a sunny park"}};
+    Generator generator(llm_.model, llm_.tokenizer);
+    const auto two_pass = plug->embedded_prompts(requests);
+    GenerationOptions o;
+    o.max_new_tokens = 6;
+    const auto once = plug->generate(requests, o);
+    const auto reference = generator.generate_embedded(two_pass, o);
+    for (size_t i = 0; i < requests.size(); ++i) {
+      EXPECT_EQ(once[i].generated_ids, reference[i].generated_ids);
+      EXPECT_NEAR(once[i].log_prob, reference[i].log_prob, 1e-3);
+    }
+    o.num_beams = 2;
+    EXPECT_EQ(plug->generate(requests, o)[1].generated_ids,
+              generator.generate_embedded(two_pass, o)[1].generated_ids);
+    const std::vector<std::vector<int>> labels = {llm_.tokenizer->encode("comedy"),
+                                                  llm_.tokenizer->encode("action")};
+    const auto s1 = plug->score_candidates(requests, labels);
+    const auto s2 = generator.score_candidates(two_pass, labels);
+    for (size_t r = 0; r < requests.size(); ++r) {
+      for (size_t c = 0; c < labels.size(); ++c) EXPECT_NEAR(s1[r][c], s2[r][c], 1e-3);
+    }
+  }
+}
+
+TEST_F(PromptQueryTest, PersistsAndIsRefusedWhereItCannotWork) {
+  auto plug = make_prompt_plug(LlmEncoderOptions::Pooling::kLast);
+  const std::string dir = testing::temp_dir("plugin") + "/p";
+  plug->save(dir);
+  auto loaded = PersonaPlug::load(dir, llm_, encoder_);
+  EXPECT_EQ(loaded->config().query_source, QuerySource::kPrompt);
+  const auto user = plug->embed_user(history(4));
+  EXPECT_TRUE(at::equal(loaded->soft_tokens(user, input_), plug->soft_tokens(user, input_)));
+
+  PluginConfig after_bos;
+  after_bos.query_source = QuerySource::kPrompt;  // placement stays after-bos
+  EXPECT_THROW(make(after_bos), InvalidArgument);
+  PluginConfig other_encoder;
+  other_encoder.placement = SoftTokenPlacement::kBeforeAnswer;
+  other_encoder.query_source = QuerySource::kPrompt;
+  encoder_ = make_llm_encoder(testing::tiny_model(2), llm_.tokenizer);  // another LLM's space
+  try {
+    make(other_encoder);
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("LLM itself as history encoder"), std::string::npos);
+  }
+
+  std::ifstream in(dir + "/manifest.json");
+  std::string manifest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  auto rewrite = [&](const std::string& from, const std::string& to) {
+    std::string changed = manifest;
+    ASSERT_NE(changed.find(from), std::string::npos) << from;
+    changed.replace(changed.find(from), from.size(), to);
+    std::ofstream(dir + "/manifest.json") << changed;
+  };
+  encoder_ = make_llm_encoder(llm_.model, llm_.tokenizer, [] {
+    LlmEncoderOptions o;
+    o.pooling = LlmEncoderOptions::Pooling::kLast;
+    return o;
+  }());
+  rewrite("\"query_source\": \"prompt\"", "\"query_source\": \"prompts\"");
+  try {
+    PersonaPlug::load(dir, llm_, encoder_);
+    FAIL();
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("config.query_source"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("prompts"), std::string::npos) << e.what();
+  }
+  // A format-2 manifest (before query_source existed) loads with the encoder as query source.
+  std::string v2 = manifest;
+  v2.replace(v2.find("\"query_source\": \"prompt\","),
+             std::string("\"query_source\": \"prompt\",").size(), "");
+  v2.replace(v2.find("\"format_version\": 3"), std::string("\"format_version\": 3").size(),
+             "\"format_version\": 2");
+  std::ofstream(dir + "/manifest.json") << v2;
+  PersonaPlug::load(dir, llm_, encoder_);
+}
+
 }  // namespace
 }  // namespace pplug

@@ -1,0 +1,23 @@
+// Sentence vectors from the frozen LLM's final hidden states. Shared by the LLM encoder (history
+// items) and by PersonaPlug's prompt-read query, so both land in the same space.
+#pragma once
+
+#include <torch/types.h>
+
+#include <vector>
+
+#include "pplug/llama_model.h"
+#include "pplug/sentence_encoder.h"
+
+namespace pplug::detail {
+
+// hidden (B, T, d) left-padded, mask (B, T) int64 (1 = real) -> (B, d) float32, unit rows.
+torch::Tensor pool_hidden(const torch::Tensor& hidden, const torch::Tensor& mask,
+                          LlmEncoderOptions::Pooling pooling);
+
+// Runs `model` over each id sequence (BOS included by the caller), `batch_size` sequences per
+// pass, similar lengths together, and pools: (N, d) float32 in the order given. No autograd.
+torch::Tensor encode_token_ids(const LlamaModel& model, const std::vector<std::vector<int>>& ids,
+                               LlmEncoderOptions::Pooling pooling, int batch_size);
+
+}  // namespace pplug::detail
