@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -62,6 +63,9 @@ void run_bench(const BenchArgs& a) {
                       {"load_s", load_s},
                       {"prefill_tok_s", a.prompt_tokens / best_prefill},
                       {"decode_tok_s", a.new_tokens / best_decode}};
+  // The OpenMP wait policy in force (the launcher sets "passive" unless the user chose one).
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  j["omp_wait_policy"] = policy != nullptr ? policy : "";
   std::cout << j.dump() << "\n";
 }
 

@@ -1,10 +1,12 @@
-// The `pplug` command-line tool: one sub-command per verb (see commands.h).
+// The `pplug` command-line tool: one sub-command per verb (see commands.h). Built as
+// libpplug_cli.so and run by the `pplug` launcher (launcher/main.cpp), which sets the OpenMP
+// wait policy before libtorch loads.
 #include <iostream>
 
 #include "cli/commands.h"
 #include "pplug/error.h"
 
-int main(int argc, char** argv) {
+extern "C" __attribute__((visibility("default"))) int pplug_cli_main(int argc, char** argv) {
   CLI::App app{"pplug: personalize a frozen LLM with Persona-Plug"};
   app.require_subcommand(1);
   pplug::cli::register_tokenize(app);

@@ -241,6 +241,32 @@ TEST_F(PluginCliTest, BertEncoderFolder) {
   EXPECT_NE(wrong.err.find("bert encoder"), std::string::npos) << wrong.err;
 }
 
+// The launcher chooses passive OpenMP waits before libtorch loads, keeps a policy the user set,
+// and says clearly when the tool's module cannot be loaded.
+TEST_F(PluginCliTest, LauncherSetsTheOpenMpWaitPolicy) {
+  const std::string bench = "bench " + base_args() + "--prompt-tokens 4 --new-tokens 2 --repeats 1";
+  const char* outer = std::getenv("OMP_WAIT_POLICY");
+  const std::string saved = outer != nullptr ? outer : "";
+  ::unsetenv("OMP_WAIT_POLICY");
+  const CliRun passive = run(bench);
+  ::setenv("OMP_WAIT_POLICY", "active", 1);
+  const CliRun active = run(bench);
+  ::setenv("PPLUG_CLI_MODULE", (dir_ + "/missing.so").c_str(), 1);
+  const CliRun missing = run(bench);
+  ::unsetenv("PPLUG_CLI_MODULE");
+  if (outer != nullptr) {
+    ::setenv("OMP_WAIT_POLICY", saved.c_str(), 1);
+  } else {
+    ::unsetenv("OMP_WAIT_POLICY");
+  }
+  ASSERT_EQ(passive.rc, 0) << passive.err;
+  ASSERT_EQ(active.rc, 0) << active.err;
+  EXPECT_EQ(nlohmann::json::parse(passive.out)["omp_wait_policy"], "passive");
+  EXPECT_EQ(nlohmann::json::parse(active.out)["omp_wait_policy"], "active");
+  EXPECT_EQ(missing.rc, 2);
+  EXPECT_NE(missing.err.find("missing.so"), std::string::npos) << missing.err;
+}
+
 TEST_F(PluginCliTest, TokenizeGolden) {
   const std::string tok = quote(testing::shared_model_path("stories260K/tok512.model"));
   const CliRun plain = run("tokenize --tokenizer " + tok + " --text 'Once upon a time'");

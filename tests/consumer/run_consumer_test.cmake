@@ -21,4 +21,12 @@ if(EXISTS ${TOKENIZER})
     message(FATAL_ERROR "consumer printed '${out}' (rc ${rc}), expected 403 407 261 378")
   endif()
 endif()
+if(EXISTS ${TOKENIZER} AND EXISTS ${WORK_DIR}/prefix/bin/pplug)
+  # The installed launcher finds the installed tool module (no build tree involved).
+  execute_process(COMMAND ${WORK_DIR}/prefix/bin/pplug tokenize --tokenizer ${TOKENIZER}
+    --text "Once upon" OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "^[0-9 ]+")
+    message(FATAL_ERROR "installed pplug printed '${out}' '${err}' (rc ${rc})")
+  endif()
+endif()
 message(STATUS "consumer project OK")
