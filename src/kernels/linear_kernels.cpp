@@ -7,58 +7,10 @@
 #include <cstring>
 #include <type_traits>
 
+#include "kernels/portable_gemv.h"
 #include "pplug/error.h"
 
 namespace pplug::kernels {
-namespace {
-
-inline float bf16_to_float(uint16_t v) {
-  const uint32_t bits = static_cast<uint32_t>(v) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-
-// Eight partial sums per dot product let the compiler vectorise without reassociation flags.
-template <typename W>
-float dot_portable(const float* x, const W* w, int64_t k) {
-  constexpr int kLanes = 8;
-  float part[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= k; i += kLanes) {
-    for (int l = 0; l < kLanes; ++l) {
-      if constexpr (std::is_same_v<W, uint16_t>) {
-        part[l] += x[i + l] * bf16_to_float(w[i + l]);
-      } else {
-        part[l] += x[i + l] * w[i + l];
-      }
-    }
-  }
-  float s = 0;
-  for (const float v : part) s += v;
-  for (; i < k; ++i) {
-    if constexpr (std::is_same_v<W, uint16_t>) {
-      s += x[i] * bf16_to_float(w[i]);
-    } else {
-      s += x[i] * w[i];
-    }
-  }
-  return s;
-}
-
-template <typename W>
-void linear_rows_portable(const float* x, int64_t ldx, int64_t m, const W* w, int64_t k, int64_t n0,
-                          int64_t n1, float* y, int64_t ldy, bool accumulate) {
-  for (int64_t n = n0; n < n1; ++n) {
-    for (int64_t r = 0; r < m; ++r) {
-      const float s = dot_portable(x + r * ldx, w + n * k, k);
-      float& out = y[r * ldy + n];
-      out = accumulate ? out + s : s;
-    }
-  }
-}
-
-}  // namespace
 
 WeightView weight_view(const at::Tensor& w) {
   if (!w.defined() || w.dim() != 2 || !w.is_contiguous() || !w.device().is_cpu() ||
@@ -79,11 +31,11 @@ void linear_rows(const float* x, int64_t ldx, int64_t m, const WeightView& w, in
   } else if (isa >= Isa::kAvx512) {
     detail::linear_rows_avx512(x, ldx, m, w, n0, n1, y, ldy, accumulate);
   } else if (w.bf16) {
-    linear_rows_portable(x, ldx, m, static_cast<const uint16_t*>(w.data), w.cols, n0, n1, y, ldy,
-                         accumulate);
+    detail::linear_rows_portable(x, ldx, m, static_cast<const uint16_t*>(w.data), w.cols, n0, n1, y,
+                                 ldy, accumulate);
   } else {
-    linear_rows_portable(x, ldx, m, static_cast<const float*>(w.data), w.cols, n0, n1, y, ldy,
-                         accumulate);
+    detail::linear_rows_portable(x, ldx, m, static_cast<const float*>(w.data), w.cols, n0, n1, y,
+                                 ldy, accumulate);
   }
 }
 
