@@ -30,6 +30,15 @@ enum class QuerySource {
              // forward. Needs placement kBeforeAnswer and the LLM itself as history encoder.
 };
 
+// The input encoder: the frozen history encoder with a small trainable adapter, or a trainable
+// copy of it (the reference fine-tunes a full copy of its BGE encoder for the input).
+enum class InputEncoder {
+  kAdapter,  // frozen encoder + residual Linear(d_e, d_e) adapter (cheap; input vectors of the
+             // training set are computed once)
+  kCopy,     // a full trainable copy of a BERT-family history encoder, saved in the plug-in
+             // (its weights, e.g. 110M for BGE-base); every training step runs it with gradients
+};
+
 struct PluginConfig {
   std::string task;             // LaMP task name it serves ("LaMP_2"); "" = plain text
   int num_persona_tokens = 1;   // persona soft tokens P (reference: 1)
@@ -51,7 +60,8 @@ struct PluginConfig {
   // LLM tokens of the task input at most; longer inputs keep their end, where every LaMP
   // template puts the content (the instruction comes first). Reference: 256 FlanT5 tokens.
   int max_input_tokens = 384;
-  QuerySource query_source = QuerySource::kEncoder;  // see QuerySource
+  QuerySource query_source = QuerySource::kEncoder;     // see QuerySource
+  InputEncoder input_encoder = InputEncoder::kAdapter;  // see InputEncoder
   // Filled in from the models when the plug-in is created (checked when it is loaded):
   int64_t encoder_dim = 0;  // d_e
   int64_t llm_dim = 0;      // d
@@ -61,6 +71,9 @@ const char* to_string(AggregatorKind kind);
 const char* to_string(SoftTokenPlacement placement);
 // "after-bos" | "before-answer"; throws InvalidArgument otherwise.
 SoftTokenPlacement parse_placement(const std::string& name);
+const char* to_string(InputEncoder kind);
+// "adapter" | "copy"; throws InvalidArgument otherwise.
+InputEncoder parse_input_encoder(const std::string& name);
 const char* to_string(QuerySource source);
 // "encoder" | "prompt"; throws InvalidArgument otherwise.
 QuerySource parse_query_source(const std::string& name);

@@ -49,6 +49,9 @@ class SentenceEncoder {
     (void)model;
     return std::nullopt;
   }
+  // The BERT model behind a "bert" encoder (PluginConfig::input_encoder kCopy copies it); null
+  // for other kinds.
+  virtual std::shared_ptr<const BertEncoder> bert() const { return nullptr; }
 };
 
 std::shared_ptr<SentenceEncoder> make_llm_encoder(std::shared_ptr<const LlamaModel> model,

@@ -68,6 +68,11 @@ class BertEncoder {
   const WordPieceTokenizer& tokenizer() const;
   // The underlying torch module; parameter names are the HF checkpoint keys.
   torch::nn::Module& module();
+  // The same module as a shared pointer (to register it inside another module).
+  std::shared_ptr<torch::nn::Module> shared_module();
+  // A deep copy (own weights, same options and vocabulary), frozen and in eval mode: the start
+  // of Persona-Plug's trainable input encoder.
+  std::shared_ptr<BertEncoder> copy() const;
   // true: every parameter requires grad and the module is in training mode; false: frozen, eval.
   void set_trainable(bool trainable);
   // Writes config.json, model.safetensors and vocab.txt to `dir` (created if needed).

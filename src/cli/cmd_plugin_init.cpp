@@ -14,7 +14,7 @@ namespace {
 
 struct PluginInitArgs {
   std::string model, tokenizer, encoder, out, aggregator = "attention", dtype = "f32";
-  std::string placement = "after-bos", query_source = "encoder";
+  std::string placement = "after-bos", query_source = "encoder", input_encoder = "adapter";
   PluginConfig config;
   bool no_persona = false, no_instruction = false;
   uint64_t seed = 0;
@@ -30,6 +30,7 @@ void run_plugin_init(const PluginInitArgs& a) {
   config.aggregator = parse_aggregator(a.aggregator);
   config.placement = parse_placement(a.placement);
   config.query_source = parse_query_source(a.query_source);
+  config.input_encoder = parse_input_encoder(a.input_encoder);
   PersonaPlug plug(llm, load_sentence_encoder(a.encoder, llm), config, a.seed);
   plug.save(a.out);
   const nlohmann::json summary = {{"out", a.out},
@@ -76,6 +77,9 @@ void register_plugin_init(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--query-source", args->query_source,
                   "encoder (the input encoded apart) | prompt (the LLM's reading of the prompt)")
+      ->capture_default_str();
+  cmd->add_option("--input-encoder", args->input_encoder,
+                  "adapter (frozen + small adapter) | copy (full trainable copy of a BERT encoder)")
       ->capture_default_str();
   cmd->add_option("--max-input-tokens", c.max_input_tokens,
                   "LLM tokens of the task input at most (longer inputs keep their end)")

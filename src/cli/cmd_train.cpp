@@ -20,7 +20,7 @@ namespace {
 struct TrainArgs {
   std::string model, tokenizer, encoder, task, train_questions, train_outputs, dev_questions,
       dev_outputs, out, resume, aggregator = "attention", dtype = "f32", placement = "after-bos",
-                                query_source = "encoder";
+                                query_source = "encoder", input_encoder = "adapter";
   TrainOptions options;
   int threads = 0, persona_tokens = 1, top_k = 0, max_history = 512;
   bool no_persona = false, no_instruction = false, no_eos = false;
@@ -80,6 +80,7 @@ void run_train(TrainArgs& a) {
   config.placement = parse_placement(a.placement);
   config.end_with_eos = !a.no_eos;
   config.query_source = parse_query_source(a.query_source);
+  config.input_encoder = parse_input_encoder(a.input_encoder);
   config.max_history = a.max_history;
   PersonaPlug plug(llm, encoder, config, a.options.seed);
   a.options.out_dir = a.out;
@@ -153,6 +154,10 @@ void register_train(CLI::App& app) {
                   "What the aggregator compares items with: encoder (the input encoded apart) | "
                   "prompt (the LLM's reading of the prompt; no extra pass; needs before-answer "
                   "and the LLM as encoder)")
+      ->capture_default_str();
+  cmd->add_option("--input-encoder", a->input_encoder,
+                  "adapter (frozen encoder + small adapter) | copy (a full trainable copy of the "
+                  "BERT --encoder, as the reference)")
       ->capture_default_str();
   cmd->add_flag("--no-eos", a->no_eos,
                 "Targets without a closing EOS (LLMs that never saw EOS, e.g. TinyStories)");

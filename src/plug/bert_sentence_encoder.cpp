@@ -27,6 +27,7 @@ class BertSentenceEncoder final : public SentenceEncoder {
   int64_t dim() const override { return encoder_->dim(); }
   std::string kind() const override { return "bert"; }
   std::string fingerprint() const override { return fingerprint_; }
+  std::shared_ptr<const BertEncoder> bert() const override { return encoder_; }
 
  private:
   std::shared_ptr<BertEncoder> encoder_;

@@ -47,6 +47,16 @@ SoftTokenPlacement parse_placement(const std::string& name) {
                         "' (expected after-bos or before-answer)");
 }
 
+const char* to_string(InputEncoder kind) {
+  return kind == InputEncoder::kAdapter ? "adapter" : "copy";
+}
+
+InputEncoder parse_input_encoder(const std::string& name) {
+  if (name == "adapter") return InputEncoder::kAdapter;
+  if (name == "copy") return InputEncoder::kCopy;
+  throw InvalidArgument("unknown input encoder '" + name + "' (expected adapter or copy)");
+}
+
 const char* to_string(QuerySource source) {
   return source == QuerySource::kEncoder ? "encoder" : "prompt";
 }
@@ -112,6 +122,19 @@ PersonaPlug::PersonaPlug(LoadedModel llm, std::shared_ptr<const SentenceEncoder>
           encoder_->kind() + "' " + encoder_->fingerprint());
     }
   }
+  if (config_.input_encoder == InputEncoder::kCopy) {
+    if (config_.query_source != QuerySource::kEncoder) {
+      throw InvalidArgument("plug-in: input encoder 'copy' needs query source 'encoder'");
+    }
+    const auto bert = encoder_->bert();
+    if (!bert) {
+      throw InvalidArgument(
+          "plug-in: input encoder 'copy' needs a BERT-family encoder folder "
+          "(--encoder DIR); the encoder given is '" +
+          encoder_->kind() + "'");
+    }
+    impl_->module->attach_input_encoder(bert->copy());
+  }
   refresh_fingerprint();
 }
 
@@ -162,6 +185,10 @@ torch::Tensor PersonaPlug::query_vectors(const std::vector<std::string>& inputs)
     std::vector<std::string> queries;
     queries.reserve(inputs.size());
     for (const auto& input : inputs) queries.push_back(query_text(input));
+    if (const auto& copy = impl_->module->input_encoder_copy()) {
+      auto q = copy->encode(queries, /*as_query=*/true);
+      return q / q.norm(2, -1, true).clamp_min(1e-12);
+    }
     return encoder_->encode(queries, /*as_query=*/true);
   }
   std::vector<std::vector<int>> heads;

@@ -21,8 +21,8 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kFormat = "pplug-plugin";
-// 2: log_gain, placement, end_with_eos, max_input_tokens; 3: query_source (2 still loads, as
-// query_source "encoder").
+// 2: log_gain, placement, end_with_eos, max_input_tokens; 3: query_source and input_encoder
+// (2 still loads, as query_source "encoder" and input_encoder "adapter").
 constexpr int kFormatVersion = 3;
 constexpr int kOldestFormatVersion = 2;
 
@@ -41,6 +41,7 @@ json config_to_json(const PluginConfig& c) {
           {"placement", to_string(c.placement)},
           {"end_with_eos", c.end_with_eos},
           {"query_source", to_string(c.query_source)},
+          {"input_encoder", to_string(c.input_encoder)},
           {"encoder_dim", c.encoder_dim},
           {"llm_dim", c.llm_dim}};
 }
@@ -62,7 +63,8 @@ PluginConfig config_from_json(const json& j, const std::string& source) {
                                               "max_input_tokens",
                                               "placement",
                                               "end_with_eos",
-                                              "query_source"};
+                                              "query_source",
+                                              "input_encoder"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (known.count(it.key()) == 0) {
       throw FormatError(source + ": unknown field 'config." + it.key() + "'");
@@ -112,8 +114,9 @@ PluginConfig config_from_json(const json& j, const std::string& source) {
   c.end_with_eos =
       typed("end_with_eos", need("end_with_eos").is_boolean(), "a boolean").get<bool>();
   c.placement = named("placement", parse_placement);
-  // Absent from format 2 manifests, which all used the encoder.
+  // Absent from format 2 manifests, which all used the encoder and the adapter.
   if (j.contains("query_source")) c.query_source = named("query_source", parse_query_source);
+  if (j.contains("input_encoder")) c.input_encoder = named("input_encoder", parse_input_encoder);
   c.encoder_dim =
       typed("encoder_dim", need("encoder_dim").is_number_integer(), "an integer").get<int64_t>();
   c.llm_dim = typed("llm_dim", need("llm_dim").is_number_integer(), "an integer").get<int64_t>();

@@ -52,6 +52,18 @@ PluginModuleImpl::PluginModuleImpl(const PluginConfig& config, double scale)
       /*requires_grad=*/config.aggregator == AggregatorKind::kLearnedTemperature);
 }
 
+void PluginModuleImpl::attach_input_encoder(std::shared_ptr<BertEncoder> copy) {
+  input_encoder_ = std::move(copy);
+  register_module("input_encoder", input_encoder_->shared_module());
+  for (auto& p : input_encoder_->module().parameters()) p.set_requires_grad(true);
+  input_encoder_->module().eval();
+}
+
+void PluginModuleImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  if (input_encoder_) input_encoder_->module().eval();
+}
+
 int64_t PluginModuleImpl::num_soft_tokens() const {
   return (config_.use_instruction ? 1 : 0) + (config_.use_persona ? config_.num_persona_tokens : 0);
 }

@@ -8,6 +8,8 @@
 //   log_temperature           log T (trained only with the learned-temperature aggregator)
 //   log_gain                  per soft-token-kind log multiplier of the norm (starts at 0: the
 //                             LLM's mean embedding norm), so training can make a token louder
+//   input_encoder.*           the trainable BERT copy (PluginConfig::input_encoder kCopy), under
+//                             its HF keys
 #pragma once
 
 #include <torch/nn/module.h>
@@ -15,6 +17,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "pplug/plugin_config.h"
+#include "pplug/text_encoder.h"
 
 namespace pplug::detail {
 
@@ -50,6 +53,13 @@ class PluginModuleImpl : public torch::nn::Module {
   const PluginConfig& config() const { return config_; }
   double scale() const { return scale_; }
 
+  // Registers `copy` as the trainable input encoder (its parameters require grad).
+  void attach_input_encoder(std::shared_ptr<BertEncoder> copy);
+  const std::shared_ptr<BertEncoder>& input_encoder_copy() const { return input_encoder_; }
+  // Switches training mode on or off, except the input-encoder copy, which stays in eval mode:
+  // its dropout would draw from an RNG that resumable checkpoints do not save.
+  void train(bool on = true) override;
+
   TwoLayerMlp persona_proj{nullptr}, instruction_proj{nullptr};
   torch::nn::Linear input_adapter{nullptr};
   torch::Tensor instruction, log_temperature, log_gain;
@@ -59,6 +69,7 @@ class PluginModuleImpl : public torch::nn::Module {
   torch::Tensor normalize_tokens(const torch::Tensor& x, int kind) const;
   PluginConfig config_;
   double scale_;
+  std::shared_ptr<BertEncoder> input_encoder_;
 };
 TORCH_MODULE(PluginModule);
 

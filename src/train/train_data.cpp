@@ -5,6 +5,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "plug/plugin_module.h"
 #include "pplug/error.h"
 #include "util/log.h"
 
@@ -59,7 +60,11 @@ TrainData prepare_train_data(const PersonaPlug& plug, const LabelledSplit& split
                  texts.size(), inputs.size());
   data.item_vectors = texts.empty() ? at::zeros({0, plug.encoder().dim()})
                                     : plug.encoder().encode(texts, /*as_query=*/false);
-  data.query_vectors = plug.query_vectors(inputs);  // frozen too: computed once per question
+  if (plug.train_module().input_encoder_copy()) {
+    for (const auto& input : inputs) data.query_texts.push_back(plug.query_text(input));
+  } else {
+    data.query_vectors = plug.query_vectors(inputs);  // frozen too: computed once per question
+  }
 
   // History dropout (reference code): extra copies with a random 1..50% of the items removed.
   std::mt19937_64 rng(options.seed * 0x9E3779B97F4A7C15ull + 17);

@@ -6,6 +6,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "pplug/persona_plug.h"
@@ -21,9 +22,11 @@ struct TrainExample {
 };
 
 struct TrainData {
-  torch::Tensor item_vectors;          // (distinct history texts, d_e) float32
-  torch::Tensor query_vectors;         // (questions, d_e) float32
-  std::vector<TrainExample> examples;  // originals first, then history-dropout copies
+  torch::Tensor item_vectors;            // (distinct history texts, d_e) float32
+  torch::Tensor query_vectors;           // (questions, d_e) float32; undefined with a trainable
+                                         // input-encoder copy, which reads query_texts each step
+  std::vector<std::string> query_texts;  // per question: query_text(input) (copy only)
+  std::vector<TrainExample> examples;    // originals first, then history-dropout copies
 };
 
 TrainData prepare_train_data(const PersonaPlug& plug, const LabelledSplit& split,

@@ -54,7 +54,7 @@ torch::Tensor batch_loss(const PersonaPlug& plug, detail::PluginModuleImpl& modu
                          const std::vector<const detail::TrainExample*>& batch) {
   const LlamaModel& llm = *plug.llm().model;
   const auto B = static_cast<int64_t>(batch.size());
-  const int64_t de = data.query_vectors.size(1), d = llm.hidden_size();
+  const int64_t de = module.config().encoder_dim, d = llm.hidden_size();
   int64_t n_items = 1;
   for (const auto* ex : batch) n_items = std::max<int64_t>(n_items, ex->items.size());
   auto item_index = at::zeros({B, n_items}, at::kLong);
@@ -71,8 +71,17 @@ torch::Tensor batch_loss(const PersonaPlug& plug, detail::PluginModuleImpl& modu
   auto items = data.item_vectors.numel() > 0
                    ? data.item_vectors.index_select(0, item_index.view({-1})).view({B, n_items, de})
                    : at::zeros({B, n_items, de});
-  auto projections = module.project_items(items);                           // (B, N, n_p d)
-  auto query = data.query_vectors.index_select(0, query_index);             // (B, d_e)
+  auto projections = module.project_items(items);  // (B, N, n_p d)
+  torch::Tensor query;                             // (B, d_e)
+  if (const auto& copy = module.input_encoder_copy()) {
+    // The trainable input encoder runs with gradients on this batch's inputs.
+    std::vector<std::string> texts;
+    for (const auto* ex : batch) texts.push_back(data.query_texts[ex->query]);
+    query = copy->forward(copy->tokenize(texts, /*as_query=*/true));
+    query = query / query.norm(2, -1, true).clamp_min(1e-12);
+  } else {
+    query = data.query_vectors.index_select(0, query_index);
+  }
   auto soft = module.forward(items, projections, item_mask, query).tokens;  // (B, S, d)
   const int64_t n_soft = soft.size(1);
 

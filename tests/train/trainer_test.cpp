@@ -5,9 +5,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "plug/plugin_module.h"
 #include "pplug/error.h"
+#include "pplug/text_encoder.h"
 #include "pplug/trainer.h"
 #include "support/test_models.h"
 
@@ -126,6 +128,72 @@ TEST_F(TrainerTest, ResumedRunEndsWithTheSameWeights) {
   auto a = straight->train_module().named_parameters();
   auto b = resumed->train_module().named_parameters();
   for (const auto& p : a) EXPECT_TRUE(at::equal(p.value(), b[p.key()])) << p.key();
+}
+
+// PluginConfig::input_encoder kCopy: a full trainable copy of a BERT history encoder trains with
+// the plug-in (the reference's setting) while the history encoder and the LLM stay frozen; the
+// copy is saved in the plug-in, and an interrupted run still resumes to the same weights.
+TEST_F(TrainerTest, TrainableInputEncoderCopy) {
+  PPLUG_REQUIRE_SHARED(vocab, "bert-base-uncased-vocab/vocab.txt");
+  const std::string dir = testing::temp_dir("bert_copy") + "/bert";
+  BertShape tiny;
+  tiny.hidden_size = 32;
+  tiny.num_hidden_layers = 1;
+  tiny.num_attention_heads = 2;
+  tiny.intermediate_size = 64;
+  tiny.max_position_embeddings = 64;
+  write_random_bert(dir, tiny, vocab, /*seed=*/2);
+  encoder_ = make_bert_encoder(BertEncoder::load(dir));
+  auto make_copy = [&](uint64_t seed) {
+    PluginConfig c;
+    c.task = "LaMP_2";
+    c.input_encoder = InputEncoder::kCopy;
+    return std::make_unique<PersonaPlug>(llm_, encoder_, c, seed);
+  };
+  auto plug = make_copy(3);
+  std::map<std::string, at::Tensor> before;
+  for (const auto& p : plug->train_module().named_parameters()) {
+    before[p.key()] = p.value().clone();
+  }
+  ASSERT_TRUE(before.count("input_encoder.embeddings.word_embeddings.weight"));
+  const std::string input = "Which tag? description: a movie about a dog number 1";
+  const auto frozen_query = encoder_->encode({plug->query_text(input)}, /*as_query=*/true);
+  EXPECT_TRUE(at::allclose(plug->query_vectors({input}), frozen_query, 1e-5, 1e-6));
+
+  const auto split = two_taste_split(4, 2);
+  auto o = options("copy", 2);
+  train_plugin(*plug, split, o);
+  int changed = 0;
+  for (const auto& p : plug->train_module().named_parameters()) {
+    if (p.key().rfind("input_encoder.", 0) == 0) changed += !at::equal(p.value(), before[p.key()]);
+  }
+  EXPECT_GT(changed, 0);
+  // The history encoder is untouched: its vectors for the same text are what they were.
+  EXPECT_TRUE(at::equal(encoder_->encode({plug->query_text(input)}, true), frozen_query));
+  EXPECT_FALSE(at::allclose(plug->query_vectors({input}), frozen_query, 1e-4, 1e-5));
+  auto loaded = PersonaPlug::load(o.out_dir + "/last/plugin", llm_, encoder_);
+  EXPECT_EQ(loaded->fingerprint(), plug->fingerprint());
+  EXPECT_TRUE(at::equal(loaded->query_vectors({input}), plug->query_vectors({input})));
+
+  // Resume equivalence holds with the copy too (no dropout draws in training).
+  auto first = make_copy(3);
+  auto r = options("copy_resume", 2);
+  int calls = 0;
+  const DevEvaluator stop_after_first_epoch = [&](const PersonaPlug&) {
+    if (++calls == 1) request_training_stop();
+    return std::make_pair(0.0, true);
+  };
+  ASSERT_TRUE(train_plugin(*first, split, r, stop_after_first_epoch).interrupted);
+  auto resumed = make_copy(99);
+  train_plugin(*resumed, split, r, nullptr, r.out_dir + "/last");
+  EXPECT_EQ(resumed->fingerprint(), plug->fingerprint());
+
+  // The copy needs a BERT encoder and the encoder query source.
+  PluginConfig on_llm;
+  on_llm.task = "LaMP_2";
+  on_llm.input_encoder = InputEncoder::kCopy;
+  EXPECT_THROW(PersonaPlug(llm_, make_llm_encoder(llm_.model, llm_.tokenizer), on_llm),
+               InvalidArgument);
 }
 
 TEST_F(TrainerTest, BadInputsAreRefusedWithoutTouchingFiles) {

@@ -152,6 +152,26 @@ const WordPieceTokenizer& BertEncoder::tokenizer() const { return *impl_->tokeni
 
 torch::nn::Module& BertEncoder::module() { return *impl_->model; }
 
+std::shared_ptr<torch::nn::Module> BertEncoder::shared_module() { return impl_->model.ptr(); }
+
+std::shared_ptr<BertEncoder> BertEncoder::copy() const {
+  auto impl = std::make_unique<Impl>();
+  impl->options = impl_->options;
+  impl->max_length = impl_->max_length;
+  impl->tokenizer = impl_->tokenizer;
+  impl->model = bert::BertModel(impl_->model->config());
+  {
+    torch::NoGradGuard no_grad;
+    auto source = impl_->model->named_parameters();
+    for (auto& p : impl->model->named_parameters()) p.value().copy_(source[p.key()]);
+    auto buffers = impl_->model->named_buffers();
+    for (auto& b : impl->model->named_buffers()) b.value().copy_(buffers[b.key()]);
+  }
+  std::shared_ptr<BertEncoder> encoder(new BertEncoder(std::move(impl)));
+  encoder->set_trainable(false);
+  return encoder;
+}
+
 void BertEncoder::set_trainable(bool trainable) {
   for (torch::Tensor& param : impl_->model->parameters()) param.set_requires_grad(trainable);
   impl_->model->train(trainable);
