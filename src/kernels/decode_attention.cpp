@@ -8,30 +8,13 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/portable_gemv.h"
+
 namespace pplug::kernels {
 namespace {
 
 inline float to_float(float v) { return v; }
-inline float to_float(uint16_t v) {
-  const uint32_t bits = static_cast<uint32_t>(v) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-
-template <typename T>
-float dot_portable(const float* q, const T* k, int64_t n) {
-  constexpr int kLanes = 8;
-  float part[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int l = 0; l < kLanes; ++l) part[l] += q[i + l] * to_float(k[i + l]);
-  }
-  float s = 0;
-  for (const float v : part) s += v;
-  for (; i < n; ++i) s += q[i] * to_float(k[i]);
-  return s;
-}
+inline float to_float(uint16_t v) { return detail::bf16_to_float(v); }
 
 template <typename T>
 void axpy_portable(float a, const T* v, int64_t n, float* out) {
@@ -50,7 +33,7 @@ void one_head(const float* q, const T* keys, const T* values, int64_t hd, int64_
   int64_t visible = 0;
   for (int64_t s = 0; s < length; ++s) {
     if (mask[s] == 0) continue;
-    scores[s] = dot_portable(q, keys + s * hd, hd) * scale;
+    scores[s] = detail::dot_portable(q, keys + s * hd, hd) * scale;
     max_score = std::max(max_score, scores[s]);
     ++visible;
   }

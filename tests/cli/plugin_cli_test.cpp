@@ -214,15 +214,8 @@ TEST_F(PluginCliTest, PluginForAnotherModelIsRefused) {
 }
 
 TEST_F(PluginCliTest, BertEncoderFolder) {
-  PPLUG_REQUIRE_SHARED(vocab, "bert-base-uncased-vocab/vocab.txt");
-  const std::string bert = dir_ + "/bert";
-  BertShape tiny;
-  tiny.hidden_size = 32;
-  tiny.num_hidden_layers = 2;
-  tiny.num_attention_heads = 2;
-  tiny.intermediate_size = 64;
-  tiny.max_position_embeddings = 128;
-  write_random_bert(bert, tiny, vocab, /*seed=*/1);
+  const std::string bert = testing::tiny_bert_dir("cli_bert");
+  if (bert.empty()) GTEST_SKIP() << "../shared/models/bert-base-uncased-vocab is absent";
   const std::string plugin = dir_ + "/bert_plugin";
   const CliRun init = run("plugin-init " + base_args() + "--encoder " + quote(bert) +
                           " --task LaMP_3 --out " + quote(plugin));

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <filesystem>
 
+#include "pplug/text_encoder.h"
+
 namespace pplug::testing {
 
 std::string shared_model_path(const std::string& relative) {
@@ -20,6 +22,20 @@ std::string temp_dir(const std::string& tag) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
+}
+
+std::string tiny_bert_dir(const std::string& tag, uint64_t seed) {
+  const std::string vocab = shared_model_path("bert-base-uncased-vocab/vocab.txt");
+  if (vocab.empty()) return "";
+  BertShape tiny;
+  tiny.hidden_size = 32;
+  tiny.num_hidden_layers = 2;
+  tiny.num_attention_heads = 2;
+  tiny.intermediate_size = 64;
+  tiny.max_position_embeddings = 128;
+  const std::string dir = temp_dir(tag) + "/bert";
+  write_random_bert(dir, tiny, vocab, seed);
+  return dir;
 }
 
 LlamaConfig tiny_config(int64_t vocab) {

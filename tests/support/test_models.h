@@ -19,6 +19,10 @@ std::string temp_dir(const std::string& tag);
 LlamaConfig tiny_config(int64_t vocab = 512);
 std::shared_ptr<const LlamaModel> tiny_model(uint64_t seed = 1, int64_t vocab = 512,
                                              torch::Dtype dtype = torch::kFloat32);
+// Writes a tiny random BERT folder (d 32, 2 layers, 2 heads, hidden 64, 128 positions) with the
+// real bert-base-uncased vocabulary into a fresh temporary folder tagged `tag`; returns its path,
+// or "" when ../shared/models/bert-base-uncased-vocab is absent.
+std::string tiny_bert_dir(const std::string& tag, uint64_t seed = 1);
 
 }  // namespace pplug::testing
 

@@ -134,15 +134,8 @@ TEST_F(TrainerTest, ResumedRunEndsWithTheSameWeights) {
 // the plug-in (the reference's setting) while the history encoder and the LLM stay frozen; the
 // copy is saved in the plug-in, and an interrupted run still resumes to the same weights.
 TEST_F(TrainerTest, TrainableInputEncoderCopy) {
-  PPLUG_REQUIRE_SHARED(vocab, "bert-base-uncased-vocab/vocab.txt");
-  const std::string dir = testing::temp_dir("bert_copy") + "/bert";
-  BertShape tiny;
-  tiny.hidden_size = 32;
-  tiny.num_hidden_layers = 1;
-  tiny.num_attention_heads = 2;
-  tiny.intermediate_size = 64;
-  tiny.max_position_embeddings = 64;
-  write_random_bert(dir, tiny, vocab, /*seed=*/2);
+  const std::string dir = testing::tiny_bert_dir("bert_copy", /*seed=*/2);
+  if (dir.empty()) GTEST_SKIP() << "../shared/models/bert-base-uncased-vocab is absent";
   encoder_ = make_bert_encoder(BertEncoder::load(dir));
   auto make_copy = [&](uint64_t seed) {
     PluginConfig c;
