@@ -151,8 +151,14 @@ void PersonaPlug::refresh_fingerprint() {
   std::vector<std::pair<std::string, torch::Tensor>> named;
   for (const auto& p : impl_->module->named_parameters()) named.emplace_back(p.key(), p.value());
   const std::string fp = "plugin-" + detail::fingerprint_tensors(named, encoder_->fingerprint());
+  torch::Tensor instruction;
+  if (config_.use_instruction) {
+    c10::InferenceMode guard;
+    instruction = impl_->module->instruction_token().contiguous();
+  }
   std::lock_guard<std::mutex> lock(impl_->mutex);
   impl_->fingerprint = fp;
+  impl_->instruction_token = instruction;
 }
 
 std::string PersonaPlug::item_text(const HistoryItem& item) const {

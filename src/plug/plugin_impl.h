@@ -16,8 +16,11 @@ struct PersonaPlug::Impl {
   // mutable: inference reads the weights from const methods; only the trainer changes them.
   mutable detail::PluginModule module{nullptr};
   std::unique_ptr<Generator> generator;
-  mutable std::mutex mutex;  // guards `fingerprint`
+  mutable std::mutex mutex;  // guards `fingerprint` and `instruction_token`
   std::string fingerprint;
+  // [I] of the current weights (it does not depend on the input); recomputed with the
+  // fingerprint whenever the weights change. Undefined without an instruction token.
+  torch::Tensor instruction_token;
   std::vector<int> answer_cue;  // ids of config().answer_prefix, encoded once
   // query_source kPrompt: the history encoder's pooling, applied to the LLM's reading of the
   // prompt; unset for kEncoder.

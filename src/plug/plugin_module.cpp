@@ -81,14 +81,20 @@ torch::Tensor PluginModuleImpl::normalize_tokens(const torch::Tensor& x, int kin
   return x * (scale_ * log_gain[kind].exp() / x.norm(2, -1, true).clamp_min(1e-6));
 }
 
+torch::Tensor PluginModuleImpl::instruction_token() {
+  return normalize_tokens(instruction_proj->forward(instruction), 0);
+}
+
 SoftTokens PluginModuleImpl::forward(const torch::Tensor& items, const torch::Tensor& projections,
-                                     const torch::Tensor& mask, const torch::Tensor& query) {
+                                     const torch::Tensor& mask, const torch::Tensor& query,
+                                     const torch::Tensor& instruction_token_given) {
   const int64_t B = query.size(0), d = config_.llm_dim;
   std::vector<torch::Tensor> parts;
   SoftTokens out;
   if (config_.use_instruction) {
-    auto inst = instruction_proj->forward(instruction);  // (d)
-    parts.push_back(normalize_tokens(inst, 0).view({1, 1, d}).expand({B, 1, d}));
+    const auto inst =
+        instruction_token_given.defined() ? instruction_token_given : instruction_token();
+    parts.push_back(inst.view({1, 1, d}).expand({B, 1, d}));
   }
   if (config_.use_persona) {
     const auto fmask = mask.to(at::kFloat);  // (B, N)

@@ -47,8 +47,13 @@ class PluginModuleImpl : public torch::nn::Module {
   torch::Tensor adapt_query(const torch::Tensor& query);
   // items (B, N, d_e) unit rows; projections (B, N, n_p d) = project_items(items);
   // mask (B, N) bool, true = real item; query (B, d_e) frozen input vectors.
+  // `instruction_token` (d), when defined, is used as [I] instead of computing it (inference
+  // caches instruction_token(): it does not depend on the input).
   SoftTokens forward(const torch::Tensor& items, const torch::Tensor& projections,
-                     const torch::Tensor& mask, const torch::Tensor& query);
+                     const torch::Tensor& mask, const torch::Tensor& query,
+                     const torch::Tensor& instruction_token = {});
+  // [I], scaled: (d).
+  torch::Tensor instruction_token();
 
   const PluginConfig& config() const { return config_; }
   double scale() const { return scale_; }

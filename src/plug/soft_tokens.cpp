@@ -23,7 +23,13 @@ detail::SoftTokens PersonaPlug::Impl::soft_tokens_batch(const PersonaPlug& plug,
   const int64_t de = plug.config().encoder_dim;
   const int64_t pd = plug.config().num_persona_tokens * plug.config().llm_dim;
   const std::string encoder_fp = plug.encoder().fingerprint();
-  const std::string plugin_fp = plug.fingerprint();
+  std::string plugin_fp;
+  torch::Tensor instruction;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    plugin_fp = fingerprint;
+    instruction = instruction_token;
+  }
   if (query_vectors.dim() != 2 || query_vectors.size(0) != B || query_vectors.size(1) != de) {
     throw InvalidArgument("soft tokens: query vectors must have shape (" + std::to_string(B) +
                           ", " + std::to_string(de) + ")");
@@ -53,7 +59,7 @@ detail::SoftTokens PersonaPlug::Impl::soft_tokens_batch(const PersonaPlug& plug,
   if (B == 1 && requests[0].user->num_items() > 0) {  // one user: no padding, no copies
     const UserEmbedding& user = *requests[0].user;
     return module->forward(user.item_vectors().unsqueeze(0), projections_of(user).unsqueeze(0),
-                           at::ones({1, user.num_items()}, at::kBool), query_vectors);
+                           at::ones({1, user.num_items()}, at::kBool), query_vectors, instruction);
   }
   auto items = at::zeros({B, longest, de});
   auto projections = at::zeros({B, longest, pd});
@@ -66,7 +72,7 @@ detail::SoftTokens PersonaPlug::Impl::soft_tokens_batch(const PersonaPlug& plug,
     projections[b].narrow(0, 0, n).copy_(projections_of(user));
     mask[b].narrow(0, 0, n).fill_(true);
   }
-  return module->forward(items, projections, mask, query_vectors);
+  return module->forward(items, projections, mask, query_vectors, instruction);
 }
 
 }  // namespace pplug
