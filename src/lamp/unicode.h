@@ -6,16 +6,16 @@
 #include <string_view>
 #include <vector>
 
+#include "util/utf8.h"
+
 namespace pplug::lamp::detail {
 
 // Decodes the code point at s[i] and advances i past it. Invalid UTF-8 (bad lead or continuation
 // byte, overlong form, surrogate, > U+10FFFF, truncated) yields false and advances i by one byte.
 bool next_code_point(std::string_view s, size_t& i, char32_t& cp);
-// Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not valid.
-size_t utf8_sequence_length(const char* p, const char* end);
-bool is_valid_utf8(std::string_view s);
-// Appends the UTF-8 encoding of cp.
-void append_utf8(std::string& out, char32_t cp);
+using pplug::detail::append_utf8;
+using pplug::detail::is_valid_utf8;
+using pplug::detail::utf8_sequence_length;
 
 // Python's str.isspace() for one code point (Unicode 14 table, as in CPython 3.11).
 bool is_py_space(char32_t cp);

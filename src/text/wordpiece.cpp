@@ -25,7 +25,7 @@ void append_wordpiece_ids(const std::u32string& word,
   offsets.reserve(word.size() + 1);
   for (char32_t cp : word) {
     offsets.push_back(bytes.size());
-    unicode::append_utf8(cp, bytes);
+    append_utf8(bytes, cp);
   }
   offsets.push_back(bytes.size());
 
@@ -85,7 +85,7 @@ WordPieceTokenizer::WordPieceTokenizer(const std::string& vocab_path, bool lower
     if (!token.empty() && token.back() == '\r') token.pop_back();
     const std::string where = vocab_path + ":" + std::to_string(tokens_.size() + 1) + ": ";
     if (token.empty()) throw FormatError(where + "empty token");
-    if (!detail::unicode::is_valid_utf8(token)) throw FormatError(where + "invalid UTF-8");
+    if (!detail::is_valid_utf8(token)) throw FormatError(where + "invalid UTF-8");
     const auto [it, inserted] = ids_.emplace(token, static_cast<int>(tokens_.size()));
     if (!inserted) {
       std::string message = where;
