@@ -2,30 +2,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_fields.h"
 #include "pplug/error.h"
 #include "util/file_io.h"
 
 namespace pplug {
 namespace {
 
+using detail::optional_int;
+using detail::optional_number;
+using detail::required_int;
 using nlohmann::json;
-
-int64_t required_int(const json& j, const std::string& path, const char* field) {
-  if (!j.contains(field)) throw FormatError(path + ": missing field '" + field + "'");
-  const auto& v = j[field];
-  if (!v.is_number_integer()) {
-    throw FormatError(path + ": field '" + field + "' must be an integer, got " + v.dump());
-  }
-  return v.get<int64_t>();
-}
-
-double optional_number(const json& j, const std::string& path, const char* field, double dflt) {
-  if (!j.contains(field) || j[field].is_null()) return dflt;
-  if (!j[field].is_number()) {
-    throw FormatError(path + ": field '" + field + "' must be a number, got " + j[field].dump());
-  }
-  return j[field].get<double>();
-}
 
 int64_t optional_token_id(const json& j, const std::string& path, const char* field, int64_t dflt) {
   if (!j.contains(field) || j[field].is_null()) return dflt;
@@ -74,13 +61,7 @@ void LlamaConfig::validate(const std::string& source) const {
 }
 
 LlamaConfig load_llama_config(const std::string& path) {
-  json j;
-  try {
-    j = json::parse(detail::read_file(path));
-  } catch (const json::exception& e) {
-    throw FormatError(path + ": not valid JSON: " + e.what());
-  }
-  if (!j.is_object()) throw FormatError(path + ": top level is not a JSON object");
+  const json j = detail::read_json_object(path);
   if (j.contains("model_type") && j["model_type"].is_string() &&
       j["model_type"].get<std::string>() != "llama") {
     throw FormatError(path + ": model_type is '" + j["model_type"].get<std::string>() +

@@ -2,35 +2,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_fields.h"
 #include "pplug/error.h"
 #include "util/file_io.h"
 
 namespace pplug::bert {
 namespace {
 
+using detail::optional_int;
+using detail::optional_number;
+using detail::required_int;
 using nlohmann::json;
-
-int64_t required_int(const json& j, const std::string& path, const char* field) {
-  if (!j.contains(field)) throw FormatError(path + ": missing field '" + field + "'");
-  const json& v = j[field];
-  if (!v.is_number_integer()) {
-    throw FormatError(path + ": field '" + field + "' must be an integer, got " + v.dump());
-  }
-  return v.get<int64_t>();
-}
-
-int64_t optional_int(const json& j, const std::string& path, const char* field, int64_t dflt) {
-  if (!j.contains(field) || j[field].is_null()) return dflt;
-  return required_int(j, path, field);
-}
-
-double optional_number(const json& j, const std::string& path, const char* field, double dflt) {
-  if (!j.contains(field) || j[field].is_null()) return dflt;
-  if (!j[field].is_number()) {
-    throw FormatError(path + ": field '" + field + "' must be a number, got " + j[field].dump());
-  }
-  return j[field].get<double>();
-}
 
 // A string field that, when present, must equal one of `allowed`.
 std::string optional_choice(const json& j, const std::string& path, const char* field,
@@ -83,13 +65,7 @@ void BertConfig::validate(const std::string& source) const {
 }
 
 BertConfig load_bert_config(const std::string& path) {
-  json j;
-  try {
-    j = json::parse(detail::read_file(path));
-  } catch (const json::exception& e) {
-    throw FormatError(path + ": not valid JSON: " + e.what());
-  }
-  if (!j.is_object()) throw FormatError(path + ": top level is not a JSON object");
+  const json j = detail::read_json_object(path);
   optional_choice(j, path, "model_type", "bert", {"bert"});
   optional_choice(j, path, "position_embedding_type", "absolute", {"absolute"});
   BertConfig c;
