@@ -14,6 +14,17 @@ torch::Dtype parse_dtype(const std::string& name) {
   throw InvalidArgument("--dtype must be f32 or bf16, got '" + name + "'");
 }
 
+void add_llm_options(CLI::App* cmd, std::string& model, std::string& tokenizer,
+                     std::string& encoder) {
+  cmd->add_option("--model", model,
+                  "The frozen LLM: HF folder, llama2.c .bin, or a folder with one .bin and .model")
+      ->required();
+  cmd->add_option("--tokenizer", tokenizer, "SentencePiece model (default: beside --model)");
+  cmd->add_option("--encoder", encoder,
+                  "History encoder: an HF BERT folder, llm (the LLM itself, the default) or "
+                  "llm:last (last-token pooling); a plug-in needs the one it was made with");
+}
+
 void set_threads(int threads) {
   if (threads < 0) throw InvalidArgument("--threads must be >= 0");
   if (threads == 0) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <torch/types.h>
+#include <CLI/CLI.hpp>
 
 #include <string>
 
@@ -13,6 +14,10 @@ namespace pplug::cli {
 torch::Dtype parse_dtype(const std::string& name);
 // Sets libtorch's intra-op threads (0 = leave the default: OMP_NUM_THREADS or all cores).
 void set_threads(int threads);
+// Adds --model (required), --tokenizer and --encoder: the frozen LLM and history encoder every
+// Persona-Plug verb (plugin-init, embed, train, eval) takes.
+void add_llm_options(CLI::App* cmd, std::string& model, std::string& tokenizer,
+                     std::string& encoder);
 // Loads --model with an optional --tokenizer override.
 LoadedModel load_cli_model(const std::string& model, const std::string& tokenizer,
                            const std::string& dtype, bool need_tokenizer = true);

@@ -46,12 +46,7 @@ void register_embed(CLI::App& app) {
   auto args = std::make_shared<EmbedArgs>();
   auto* cmd = app.add_subcommand(
       "embed", "Encode a user's history with a plug-in and save the user embedding");
-  cmd->add_option("--model", args->model,
-                  "The frozen LLM (HF folder, llama2.c .bin, or a folder with one .bin and .model)")
-      ->required();
-  cmd->add_option("--tokenizer", args->tokenizer, "SentencePiece model (default: beside --model)");
-  cmd->add_option("--encoder", args->encoder,
-                  "History encoder: HF BERT folder (default: the LLM itself)");
+  add_llm_options(cmd, args->model, args->tokenizer, args->encoder);
   cmd->add_option("--plugin", args->plugin, "Plug-in folder (manifest.json, plugin.safetensors)")
       ->required();
   cmd->add_option("--history", args->history,

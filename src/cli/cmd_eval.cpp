@@ -66,9 +66,7 @@ void run_eval(const EvalArgs& a) {
 void register_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   auto* cmd = app.add_subcommand("eval", "Predict (and score) LaMP-format questions");
-  cmd->add_option("--model", a->model, "LLM path")->required();
-  cmd->add_option("--tokenizer", a->tokenizer, "SentencePiece model (default: beside --model)");
-  cmd->add_option("--encoder", a->encoder, "Encoder folder the plug-in was trained with");
+  add_llm_options(cmd, a->model, a->tokenizer, a->encoder);
   cmd->add_option("--task", a->task, "LaMP task, e.g. LaMP_2")->required();
   cmd->add_option("--questions", a->questions, "Questions file")->required();
   cmd->add_option("--outputs", a->outputs, "Gold outputs: print the scores as JSON");

@@ -49,12 +49,7 @@ void register_plugin_init(CLI::App& app) {
   auto args = std::make_shared<PluginInitArgs>();
   auto& c = args->config;
   auto* cmd = app.add_subcommand("plugin-init", "Write a fresh (untrained) plug-in folder");
-  cmd->add_option("--model", args->model,
-                  "The frozen LLM (HF folder, llama2.c .bin, or a folder with one .bin and .model)")
-      ->required();
-  cmd->add_option("--tokenizer", args->tokenizer, "SentencePiece model (default: beside --model)");
-  cmd->add_option("--encoder", args->encoder,
-                  "History encoder: HF BERT folder (default: the LLM itself)");
+  add_llm_options(cmd, args->model, args->tokenizer, args->encoder);
   cmd->add_option("--task", c.task, "LaMP task the plug-in serves (LaMP_1..LaMP_7)")->required();
   cmd->add_option("--out", args->out, "Plug-in folder to write (atomically)")->required();
   cmd->add_option("--persona-tokens", c.num_persona_tokens, "Persona soft tokens")

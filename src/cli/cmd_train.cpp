@@ -118,9 +118,7 @@ void run_train(TrainArgs& a) {
 void register_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   auto* cmd = app.add_subcommand("train", "Train a Persona-Plug plug-in (the LLM stays frozen)");
-  cmd->add_option("--model", a->model, "LLM path")->required();
-  cmd->add_option("--tokenizer", a->tokenizer, "SentencePiece model (default: beside --model)");
-  cmd->add_option("--encoder", a->encoder, "BERT-family encoder folder (default: the LLM)");
+  add_llm_options(cmd, a->model, a->tokenizer, a->encoder);
   cmd->add_option("--task", a->task, "LaMP task, e.g. LaMP_2")->required();
   cmd->add_option("--train-questions", a->train_questions, "Training questions")->required();
   cmd->add_option("--train-outputs", a->train_outputs, "Training golds")->required();
