@@ -84,6 +84,10 @@ class PersonaPlug {
 
   // Encodes the whole history once (the most recent config().max_history items).
   UserEmbedding embed_user(const std::vector<HistoryItem>& history) const;
+  // The same for many users in one pass of the encoder (their items share batches): equal to
+  // embed_user() per user up to float rounding, and faster when histories are short.
+  std::vector<UserEmbedding> embed_users(
+      const std::vector<std::vector<HistoryItem>>& histories) const;
   // Soft tokens for one request: (n_soft, d) in float32, [I] then [P...].
   torch::Tensor soft_tokens(const UserEmbedding& user, const std::string& input) const;
   // Aggregation weights over the user's items for this input (empty without persona token).

@@ -153,9 +153,10 @@ std::vector<lamp::Output> predict(const LoadedModel& llm, const PersonaPlug* plu
     std::vector<std::vector<double>> scores;
     std::vector<GenerationResult> results;
     if (personal) {
-      std::vector<UserEmbedding> users;
-      users.reserve(end - start);
-      for (size_t i = start; i < end; ++i) users.push_back(plug->embed_user(questions[i].profile));
+      std::vector<std::vector<HistoryItem>> histories;
+      histories.reserve(end - start);
+      for (size_t i = start; i < end; ++i) histories.push_back(questions[i].profile);
+      const std::vector<UserEmbedding> users = plug->embed_users(histories);
       std::vector<UserRequest> requests;
       for (size_t i = 0; i < users.size(); ++i) requests.push_back({&users[i], inputs[i]});
       if (!labels.empty()) {

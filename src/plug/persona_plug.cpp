@@ -204,22 +204,39 @@ torch::Tensor PersonaPlug::query_vectors(const std::vector<std::string>& inputs)
 }
 
 UserEmbedding PersonaPlug::embed_user(const std::vector<HistoryItem>& history) const {
+  return embed_users({history}).front();
+}
+
+std::vector<UserEmbedding> PersonaPlug::embed_users(
+    const std::vector<std::vector<HistoryItem>>& histories) const {
   c10::InferenceMode guard;
-  const size_t keep = std::min<size_t>(history.size(), config_.max_history);
-  const size_t first = history.size() - keep;  // the most recent items come last in LaMP files
+  const std::string encoder_fp = encoder_->fingerprint();
+  const std::string plugin_fp = fingerprint();
+  std::vector<UserEmbedding> users(histories.size());
   std::vector<std::string> texts;
-  UserEmbedding user;
-  texts.reserve(keep);
-  for (size_t i = first; i < history.size(); ++i) {
-    texts.push_back(item_text(history[i]));
-    user.item_ids_.push_back(history[i].id);
+  for (size_t u = 0; u < histories.size(); ++u) {
+    const auto& history = histories[u];
+    const size_t keep = std::min<size_t>(history.size(), config_.max_history);
+    // The most recent items come last in LaMP files.
+    for (size_t i = history.size() - keep; i < history.size(); ++i) {
+      texts.push_back(item_text(history[i]));
+      users[u].item_ids_.push_back(history[i].id);
+    }
+    users[u].encoder_fingerprint_ = encoder_fp;
+    users[u].plugin_fingerprint_ = plugin_fp;
   }
-  user.encoder_fingerprint_ = encoder_->fingerprint();
-  user.plugin_fingerprint_ = fingerprint();
-  if (texts.empty()) return user;
-  user.item_vectors_ = encoder_->encode(texts, /*as_query=*/false);
-  user.item_projections_ = impl_->module->project_items(user.item_vectors_).contiguous();
-  return user;
+  if (texts.empty()) return users;
+  const auto vectors = encoder_->encode(texts, /*as_query=*/false);
+  const auto projections = impl_->module->project_items(vectors);
+  int64_t row = 0;
+  for (auto& user : users) {
+    const auto n = static_cast<int64_t>(user.item_ids_.size());
+    if (n == 0) continue;
+    user.item_vectors_ = vectors.narrow(0, row, n).clone();
+    user.item_projections_ = projections.narrow(0, row, n).clone();
+    row += n;
+  }
+  return users;
 }
 
 torch::Tensor PersonaPlug::soft_tokens(const UserEmbedding& user, const std::string& input) const {

@@ -138,6 +138,22 @@ TEST_F(PersonaPlugTest, BatchedGenerationMatchesSingleRequests) {
   EXPECT_FALSE(at::allclose(plug->soft_tokens(a, input_), plug->soft_tokens(b, input_)));
 }
 
+TEST_F(PersonaPlugTest, EmbedUsersEqualsOneUserAtATime) {
+  auto plug = make();
+  const std::vector<std::vector<HistoryItem>> histories = {history(3), {}, history(9), history(1)};
+  const auto batch = plug->embed_users(histories);
+  ASSERT_EQ(batch.size(), histories.size());
+  for (size_t u = 0; u < histories.size(); ++u) {
+    const auto one = plug->embed_user(histories[u]);
+    EXPECT_EQ(batch[u].item_ids(), one.item_ids());
+    EXPECT_EQ(batch[u].num_items(), one.num_items());
+    EXPECT_EQ(batch[u].plugin_fingerprint(), one.plugin_fingerprint());
+    if (one.num_items() == 0) continue;
+    EXPECT_TRUE(at::allclose(batch[u].item_vectors(), one.item_vectors(), 1e-5, 1e-6));
+    EXPECT_TRUE(at::allclose(batch[u].item_projections(), one.item_projections(), 1e-4, 1e-5));
+  }
+}
+
 TEST_F(PersonaPlugTest, ConcurrentGenerateEqualsSerial) {
   auto plug = make();
   std::vector<UserEmbedding> users;
