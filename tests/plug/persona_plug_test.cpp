@@ -301,6 +301,24 @@ TEST_F(PromptQueryTest, ReadingThePromptOnceEqualsTwoPasses) {
   }
 }
 
+TEST_F(PromptQueryTest, ConcurrentScoringEqualsSerial) {
+  auto plug = make_prompt_plug(LlmEncoderOptions::Pooling::kLast);
+  std::vector<UserEmbedding> users;
+  for (int n : {1, 4, 7}) users.push_back(plug->embed_user(history(n)));
+  const std::vector<std::vector<int>> labels = {llm_.tokenizer->encode("comedy"),
+                                                llm_.tokenizer->encode("action")};
+  std::vector<std::vector<std::vector<double>>> serial, parallel(users.size());
+  for (const auto& u : users) serial.push_back(plug->score_candidates({{&u, input_}}, labels));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < users.size(); ++i) {
+    threads.emplace_back([&, i] {
+      parallel[i] = plug->score_candidates({{&users[i], input_}}, labels);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(parallel, serial);
+}
+
 TEST_F(PromptQueryTest, PersistsAndIsRefusedWhereItCannotWork) {
   auto plug = make_prompt_plug(LlmEncoderOptions::Pooling::kLast);
   const std::string dir = testing::temp_dir("plugin") + "/p";
