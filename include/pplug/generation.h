@@ -100,6 +100,9 @@ class Generator {
   const Tokenizer& tokenizer() const { return *tokenizer_; }
 
  private:
+  // Both generate_embedded forms: validation, then beam search or sampling (tail may be null).
+  std::vector<GenerationResult> run(const std::vector<EmbeddedPrompt>& prompts,
+                                    const GenerationOptions& options, const PromptTail* tail) const;
   std::vector<GenerationResult> sample_batch(const std::vector<EmbeddedPrompt>& prompts,
                                              const GenerationOptions& options,
                                              const PromptTail* tail) const;

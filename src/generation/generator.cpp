@@ -120,40 +120,34 @@ torch::Tensor Generator::prefill(const std::vector<EmbeddedPrompt>& prompts,
 
 std::vector<GenerationResult> Generator::generate_embedded(
     const std::vector<EmbeddedPrompt>& prompts, const GenerationOptions& options) const {
+  return run(prompts, options, nullptr);
+}
+
+std::vector<GenerationResult> Generator::generate_embedded(const std::vector<EmbeddedPrompt>& heads,
+                                                           const GenerationOptions& options,
+                                                           const PromptTail& tail) const {
+  if (tail.length < 1 || !tail.make) {
+    throw InvalidArgument("generate: a prompt tail needs length >= 1 and a make function");
+  }
+  return run(heads, options, &tail);
+}
+
+std::vector<GenerationResult> Generator::run(const std::vector<EmbeddedPrompt>& prompts,
+                                             const GenerationOptions& options,
+                                             const PromptTail* tail) const {
   detail::validate_options(options);
-  validate_prompts(prompts, 0);
+  validate_prompts(prompts, tail != nullptr ? tail->length : 0);
   if (prompts.empty()) return {};
   c10::InferenceMode guard;
   if (options.num_beams > 1) {
     std::vector<GenerationResult> out;
     out.reserve(prompts.size());
     for (size_t i = 0; i < prompts.size(); ++i) {
-      out.push_back(beam_search(prompts, i, options, nullptr));
+      out.push_back(beam_search(prompts, i, options, tail));
     }
     return out;
   }
-  return sample_batch(prompts, options, nullptr);
-}
-
-std::vector<GenerationResult> Generator::generate_embedded(const std::vector<EmbeddedPrompt>& heads,
-                                                           const GenerationOptions& options,
-                                                           const PromptTail& tail) const {
-  detail::validate_options(options);
-  if (tail.length < 1 || !tail.make) {
-    throw InvalidArgument("generate: a prompt tail needs length >= 1 and a make function");
-  }
-  validate_prompts(heads, tail.length);
-  if (heads.empty()) return {};
-  c10::InferenceMode guard;
-  if (options.num_beams > 1) {
-    std::vector<GenerationResult> out;
-    out.reserve(heads.size());
-    for (size_t i = 0; i < heads.size(); ++i) {
-      out.push_back(beam_search(heads, i, options, &tail));
-    }
-    return out;
-  }
-  return sample_batch(heads, options, &tail);
+  return sample_batch(prompts, options, tail);
 }
 
 std::vector<GenerationResult> Generator::sample_batch(const std::vector<EmbeddedPrompt>& prompts,
