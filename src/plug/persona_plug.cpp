@@ -329,18 +329,12 @@ std::vector<EmbeddedPrompt> PersonaPlug::Impl::embedded_prompts(
   return prompts;
 }
 
-bool PersonaPlug::Impl::reads_prompt_once(const PersonaPlug& plug) const {
-  return prompt_pooling.has_value() &&
-         module->num_soft_tokens() + static_cast<int64_t>(answer_cue.size()) > 0 &&
-         plug.config().query_source == QuerySource::kPrompt;
-}
-
 std::vector<GenerationResult> PersonaPlug::generate(const std::vector<UserRequest>& requests,
                                                     const GenerationOptions& options) const {
   if (requests.empty()) return {};
   std::vector<std::vector<int>> ids;
   std::vector<GenerationResult> results;
-  if (impl_->reads_prompt_once(*this)) {
+  if (impl_->prompt_pooling) {
     const auto [heads, tail] = impl_->read_once_prompts(*this, requests, &ids);
     results = impl_->generator->generate_embedded(heads, options, tail);
   } else {
@@ -358,7 +352,7 @@ std::vector<std::vector<double>> PersonaPlug::score_candidates(
     const std::vector<UserRequest>& requests,
     const std::vector<std::vector<int>>& candidates) const {
   if (requests.empty()) return {};
-  if (impl_->reads_prompt_once(*this)) {
+  if (impl_->prompt_pooling) {
     const auto [heads, tail] = impl_->read_once_prompts(*this, requests, nullptr);
     return impl_->generator->score_candidates(heads, candidates, tail);
   }

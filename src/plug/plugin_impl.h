@@ -23,7 +23,8 @@ struct PersonaPlug::Impl {
   torch::Tensor instruction_token;
   std::vector<int> answer_cue;  // ids of config().answer_prefix, encoded once
   // query_source kPrompt: the history encoder's pooling, applied to the LLM's reading of the
-  // prompt; unset for kEncoder.
+  // prompt; unset for kEncoder. When set, generate() and score_candidates() take the fast path
+  // below (a plug-in always has a soft token, so the tail is never empty).
   std::optional<LlmEncoderOptions::Pooling> prompt_pooling;
 
   // The LLM inputs of `requests`; also returns each prompt's ids when `prompt_ids_out` is set.
@@ -43,8 +44,6 @@ struct PersonaPlug::Impl {
   // the full prompt ids in `prompt_out`.
   std::vector<int> prompt_head(const PersonaPlug& plug, const std::string& input,
                                std::vector<int>* prompt_out) const;
-  // True when generate() and score_candidates() take kPrompt's fast path below.
-  bool reads_prompt_once(const PersonaPlug& plug) const;
   // kPrompt's fast path: each request's head as an EmbeddedPrompt, and the tail that turns the
   // LLM's reading of it into [soft tokens][answer cue]; `requests` must outlive the tail.
   std::pair<std::vector<EmbeddedPrompt>, PromptTail> read_once_prompts(
