@@ -49,6 +49,15 @@ class QuestionsParser {
     if (seen) sc.fail("duplicate key");
   }
 
+  // A field the reader does not interpret (the current key's value), kept verbatim in `fields`.
+  void read_other_field(std::vector<Field>& fields) {
+    for (const Field& f : fields) check_new_key(scanner_, f.name == key_);
+    Field f;
+    f.name = key_;
+    f.raw_json = !scanner_.read_value_text(f.value);
+    fields.push_back(std::move(f));
+  }
+
   Question parse_record(long index) {
     auto& ctx = scanner_.context();
     ctx = {};
@@ -89,11 +98,7 @@ class QuestionsParser {
           scanner_.read_value_text(q.user_id);
           has_user = true;
         } else {
-          for (const Field& f : q.extra) check_new_key(scanner_, f.name == key_);
-          Field f;
-          f.name = key_;
-          f.raw_json = !scanner_.read_value_text(f.value);
-          q.extra.push_back(std::move(f));
+          read_other_field(q.extra);
         }
       } while (scanner_.consume(','));
       ctx.field = {};
@@ -149,11 +154,7 @@ class QuestionsParser {
           expect_string(item.id);
           has_id = true;
         } else {
-          for (const Field& f : item.fields) check_new_key(scanner_, f.name == key_);
-          Field f;
-          f.name = key_;
-          f.raw_json = !scanner_.read_value_text(f.value);
-          item.fields.push_back(std::move(f));
+          read_other_field(item.fields);
         }
       } while (scanner_.consume(','));
       ctx.field = {};
