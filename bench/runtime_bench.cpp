@@ -1,6 +1,7 @@
 // Decoder runtime speed at batch 1, held against baselines measured in the same run.
 //
-//   runtime_bench [--model PATH | --shape 110m|15m] [--dtypes f32,bf16] [--threads 1,2]
+//   runtime_bench [--model PATH | --shape 110m|15m] [--dtypes f32,bf16,f16,q8_0,q4_0]
+//                 [--threads 1,2]
 //                 [--prompt-tokens 128] [--new-tokens 128] [--repeats 3]
 //
 // Prints one JSON object per (dtype, threads) configuration:
@@ -10,8 +11,9 @@
 //    (1.0 = the memory-bound ideal);
 //  - decode_vs_at_linear: decode speed over the speed of the plain at::linear calls one token
 //    needs (same shapes, same dtype, one row each), i.e. what the previous implementation did;
-//  - prefill_vs_at_linear: prefill speed over the at::linear calls of the whole prompt;
-//  - vs_llama_cpp: ratios to the llama.cpp figures of docs/benchmarks.md for the two shapes.
+//  - prefill_vs_at_linear: prefill speed over the at::linear calls of the whole prompt (f32 and
+//    bf16 only: libtorch has no f16 or quantized CPU matmul).
+// llama.cpp on the same weights in the same run: bench/vs_llama_cpp.sh.
 // Machines are noisy: compare the ratios, which are measured seconds apart in one process.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -28,9 +30,11 @@
 #include <string>
 #include <vector>
 
-#include "kernels/avx512_util.h"
 #include "kernels/cpu_isa.h"
 #include "kernels/weight_arena.h"
+#include "kernels/weight_type.h"
+#include "kernels/x86/avx2_util.h"
+#include "kernels/x86/avx512_util.h"
 #include "pplug/model_io.h"
 
 namespace {
@@ -78,10 +82,34 @@ PPLUG_AVX512 uint64_t sum_words_avx512(const uint64_t* data, int64_t begin, int6
 }
 #endif
 
+#ifdef PPLUG_HAVE_AVX2_KERNELS
+PPLUG_AVX2 uint64_t sum_words_avx2(const uint64_t* data, int64_t begin, int64_t end) {
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  int64_t i = begin;
+  for (; i + 8 <= end; i += 8) {
+    _mm_prefetch(reinterpret_cast<const char*>(data + i) + pplug::kernels::avx2::kPrefetchBytes,
+                 _MM_HINT_T0);
+    acc0 = _mm256_add_epi64(acc0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + i)));
+    acc1 =
+        _mm256_add_epi64(acc1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + i + 4)));
+  }
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), _mm256_add_epi64(acc0, acc1));
+  uint64_t sum = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+  for (; i < end; ++i) sum += data[i];
+  return sum;
+}
+#endif
+
 uint64_t sum_words(const uint64_t* data, int64_t begin, int64_t end) {
 #ifdef PPLUG_HAVE_AVX512_KERNELS
   if (pplug::kernels::best_isa() >= pplug::kernels::Isa::kAvx512) {
     return sum_words_avx512(data, begin, end);
+  }
+#endif
+#ifdef PPLUG_HAVE_AVX2_KERNELS
+  if (pplug::kernels::best_isa() >= pplug::kernels::Isa::kAvx2) {
+    return sum_words_avx2(data, begin, end);
   }
 #endif
   uint64_t acc[4] = {0, 0, 0, 0};
@@ -151,25 +179,6 @@ double at_linear_seconds(const Shapes& s, int64_t rows, at::ScalarType dtype, in
   return best;
 }
 
-struct Anchor {
-  double decode, prefill;
-};
-
-// llama.cpp on this machine class, 2 threads (docs/benchmarks.md, platform notes).
-bool llama_cpp_anchor(const pplug::LlamaConfig& c, const std::string& dtype, Anchor* out) {
-  const bool m110 = c.hidden_size == 768 && c.num_hidden_layers == 12 && c.vocab_size == 32000;
-  const bool m15 = c.hidden_size == 288 && c.num_hidden_layers == 6 && c.vocab_size == 32000;
-  if (m110 && dtype == "f32")
-    *out = {68.0, 758.0};
-  else if (m110 && dtype == "bf16")
-    *out = {162.0, 1027.0};
-  else if (m15 && dtype == "f32")
-    *out = {456.0, 7040.0};
-  else
-    return false;
-  return true;
-}
-
 struct Args {
   std::string model, shape = "110m", dtypes = "f32,bf16", threads = "1,2";
   int prompt_tokens = 128, new_tokens = 128, repeats = 3;
@@ -221,11 +230,14 @@ pplug::LlamaConfig shape_config(const std::string& shape) {
 void run_config(const Args& a, const std::string& dtype_name, int threads) {
   at::set_num_threads(threads);
   const auto dtype = dtype_name == "bf16" ? at::kBFloat16 : at::kFloat;
+  // f16, q8_0, q4_0: float32 compute, matrices stored in that type.
+  const std::string weight_type = dtype_name == "f32" || dtype_name == "bf16" ? "" : dtype_name;
   double load_s = 0;
   std::shared_ptr<const pplug::LlamaModel> model;
   if (!a.model.empty()) {
     pplug::ModelLoadOptions options;
     options.dtype = dtype;
+    options.weight_type = weight_type;
     options.load_tokenizer = false;
     const auto t = Clock::now();
     model = pplug::load_model(a.model, options).model;
@@ -233,7 +245,8 @@ void run_config(const Args& a, const std::string& dtype_name, int threads) {
   } else {
     const auto raw = pplug::random_model(shape_config(a.shape), 1);
     const auto t = Clock::now();
-    model = std::make_shared<const pplug::LlamaModel>(raw.config, raw.weights, dtype, a.shape);
+    model = std::make_shared<const pplug::LlamaModel>(raw.config, raw.weights, dtype, a.shape,
+                                                      weight_type);
     load_s = seconds_since(t);  // model construction only (no file)
   }
   const auto& c = model->config();
@@ -259,18 +272,26 @@ void run_config(const Args& a, const std::string& dtype_name, int threads) {
     rss_growth = std::max(rss_growth, rss_mb() - rss_before);
   }
   const auto shapes = projection_shapes(c);
-  const double elem = dtype == at::kBFloat16 ? 2 : 4;
-  double weight_bytes = static_cast<double>(c.vocab_size * c.hidden_size) * elem;
+  const double elem = dtype == at::kBFloat16 ? 2 : 4;  // activations and KV cache
+  pplug::kernels::WeightType stored{};
+  pplug::kernels::parse_weight_type(model->weight_type(), &stored);
+  auto matrix_bytes = [&](int64_t out, int64_t in) {
+    return static_cast<double>(out) * static_cast<double>(pplug::kernels::row_bytes(
+                                          pplug::kernels::storage_type_for(stored, in), in));
+  };
+  double weight_bytes = matrix_bytes(c.vocab_size, c.hidden_size);
   for (const auto& [out, in] : shapes.per_layer) {
-    weight_bytes += static_cast<double>(out * in) * elem * static_cast<double>(c.num_hidden_layers);
+    weight_bytes += matrix_bytes(out, in) * static_cast<double>(c.num_hidden_layers);
   }
   // Keys and values read per step, averaged over the decoded positions (prompt + i, i < N).
   const double kv_bytes = 2.0 * static_cast<double>(c.num_hidden_layers * c.kv_dim()) * elem *
                           (a.prompt_tokens + a.new_tokens / 2.0);
   const double step_bytes = weight_bytes + kv_bytes;
   const double probe_gbs = stream_read_gb_s(static_cast<size_t>(step_bytes));
-  const double linear_decode = at_linear_seconds(shapes, 1, dtype, a.repeats);
-  const double linear_prefill = at_linear_seconds(shapes, a.prompt_tokens, dtype, a.repeats);
+  const bool aten_type = weight_type.empty();
+  const double linear_decode = aten_type ? at_linear_seconds(shapes, 1, dtype, a.repeats) : 0;
+  const double linear_prefill =
+      aten_type ? at_linear_seconds(shapes, a.prompt_tokens, dtype, a.repeats) : 0;
   const double decode_tok_s = 1.0 / decode, prefill_tok_s = a.prompt_tokens / prefill;
   nlohmann::json j = {{"model", a.model.empty() ? "random:" + a.shape : a.model},
                       {"dtype", dtype_name},
@@ -286,15 +307,12 @@ void run_config(const Args& a, const std::string& dtype_name, int threads) {
                       {"decode_gb_s", step_bytes * decode_tok_s / 1e9},
                       {"stream_read_gb_s", probe_gbs},
                       {"decode_bandwidth_ratio", step_bytes * decode_tok_s / 1e9 / probe_gbs},
-                      {"at_linear_decode_tok_s", 1.0 / linear_decode},
-                      {"decode_vs_at_linear", linear_decode / decode},
-                      {"at_linear_prefill_tok_s", a.prompt_tokens / linear_prefill},
-                      {"prefill_vs_at_linear", linear_prefill / prefill},
                       {"decode_rss_growth_mb", rss_growth}};
-  Anchor anchor{};
-  if (llama_cpp_anchor(c, dtype_name, &anchor)) {
-    j["vs_llama_cpp"] = {{"decode", decode_tok_s / anchor.decode},
-                         {"prefill", prefill_tok_s / anchor.prefill}};
+  if (aten_type) {
+    j["at_linear_decode_tok_s"] = 1.0 / linear_decode;
+    j["decode_vs_at_linear"] = linear_decode / decode;
+    j["at_linear_prefill_tok_s"] = a.prompt_tokens / linear_prefill;
+    j["prefill_vs_at_linear"] = linear_prefill / prefill;
   }
   std::cout << j.dump() << std::endl;
 }

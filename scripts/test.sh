@@ -1,7 +1,27 @@
 #!/usr/bin/env bash
-# Set-up (packages + build), then every test.
+# Set-up (packages + build), the portability check, then every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 BUILD_DIR="${PPLUG_BUILD_DIR:-build}"
+JOBS="${PPLUG_JOBS:-$(nproc)}"
+
+# Portability check (x86-64 only): the kernels compiled with AVX2 as the baseline
+# (-march=x86-64-v3) must still give every AVX-512 function its own target attribute (a missing
+# one fails to compile here even on an AVX-512 machine), and their tests must pass in that build.
+if [ "$(uname -m)" = "x86_64" ] && [ "${PPLUG_SKIP_PORTABILITY_CHECK:-0}" != "1" ]; then
+  V3_DIR="${BUILD_DIR}-x86-64-v3"
+  if [ ! -f "$V3_DIR/build.ninja" ]; then
+    cmake -S . -B "$V3_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-march=x86-64-v3 \
+      -DPPLUG_BUILD_CLI=OFF -DPPLUG_BUILD_EXAMPLES=OFF -DPPLUG_BUILD_BENCH=OFF -DPPLUG_INSTALL=OFF \
+      -DPPLUG_KERNEL_TESTS_ONLY=ON >/dev/null
+  fi
+  cmake --build "$V3_DIR" -j "$JOBS" --target pplug_kernel_tests
+  if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+    "$V3_DIR/bin/pplug_kernel_tests" --gtest_brief=1
+  else
+    echo "test: this CPU has no AVX2; the x86-64-v3 kernel build compiled but cannot run here"
+  fi
+fi
+
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" --timeout 900

@@ -69,11 +69,20 @@ class LlamaModel {
   // model.layers.{i}.self_attn.q_proj.weight, ..., model.norm.weight, lm_head.weight) in the
   // HF (half-rotation) RoPE layout. Throws FormatError naming `source` and the tensor when one
   // is missing or has the wrong shape. `dtype` is the compute dtype (kFloat32 or kBFloat16).
+  //
+  // `weight_type` is how the matrices of the layers and the output head are stored: "" (the
+  // compute dtype), "f32", "bf16", "f16", or llama.cpp's block-quantized "q8_0" and "q4_0"
+  // (their rows must be multiples of 32 long). Activations, norms, the token embedding and the
+  // KV cache stay in the compute dtype; the model fingerprint is that of the weights given, so a
+  // model quantized at load keeps the fingerprint of the file it came from.
   LlamaModel(LlamaConfig config, const std::vector<std::pair<std::string, torch::Tensor>>& weights,
-             torch::Dtype dtype = torch::kFloat32, const std::string& source = "model");
+             torch::Dtype dtype = torch::kFloat32, const std::string& source = "model",
+             const std::string& weight_type = "");
 
   const LlamaConfig& config() const { return config_; }
   torch::Dtype dtype() const { return dtype_; }
+  // The storage type of the layer matrices ("f32", "bf16", "f16", "q8_0" or "q4_0").
+  std::string weight_type() const;
   int64_t hidden_size() const { return config_.hidden_size; }
 
   // Token embeddings of `ids` (B, T) int64 -> (B, T, d) in the compute dtype.
@@ -86,15 +95,18 @@ class LlamaModel {
   ForwardOutput forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
                         KVCache* cache = nullptr, const ForwardOptions& options = {}) const;
 
-  // All weights under their HF names and in the HF layout (what save_hf_model writes).
+  // All weights under their HF names and in the HF layout (what save_hf_model writes), in the
+  // compute dtype (quantized matrices are dequantized).
   std::vector<std::pair<std::string, torch::Tensor>> named_weights() const;
-  // Every weight tensor (none requires grad).
+  // Every weight tensor as stored (none requires grad; quantized matrices are uint8 blocks).
   std::vector<torch::Tensor> parameters() const;
   // A short hex digest of the config and all weights: identifies the exact model.
   const std::string& fingerprint() const { return fingerprint_; }
 
  private:
   friend class KVCache;
+  // Matrices (w_*, lm_head_) are stored in matrix_type_: (rows, cols) tensors of a float type,
+  // or uint8 (rows, bytes per row) for the block-quantized types.
   struct Layer {
     torch::Tensor attn_norm;      // (d)
     torch::Tensor w_qkv;          // (q_dim + 2 kv_dim, d): q, k, v projections fused
@@ -110,12 +122,15 @@ class LlamaModel {
   torch::Tensor attention(const Layer& layer, int64_t index, const torch::Tensor& x,
                           const torch::Tensor& cos, const torch::Tensor& sin,
                           const torch::Tensor& mask_bias, KVCache* cache) const;
+  // Re-stores every layer matrix and the output head as kernels::WeightType `type`.
+  void pack_matrices(uint8_t type);
   // The fast path of forward() for T = 1 with a cache and no gradient; mask (B, 1) int64.
   ForwardOutput decode_step(const torch::Tensor& inputs_embeds, const torch::Tensor& mask,
                             KVCache& cache, const ForwardOptions& options) const;
 
   LlamaConfig config_;
   torch::Dtype dtype_;
+  uint8_t matrix_type_ = 0;     // a kernels::WeightType (kernels/weight_type.h)
   torch::Tensor embed_tokens_;  // (V, d)
   torch::Tensor lm_head_;       // (V, d); same storage as embed_tokens_ when tied
   torch::Tensor final_norm_;    // (d)

@@ -24,8 +24,11 @@ namespace pplug {
 
 struct ModelLoadOptions {
   torch::Dtype dtype = torch::kFloat32;  // compute dtype: kFloat32 or kBFloat16
-  std::string tokenizer_path;            // empty: found beside the model (see above)
-  bool load_tokenizer = true;            // false: do not look for a tokenizer at all
+  // How the layer matrices are stored: "" (the compute dtype), "f32", "bf16", "f16", "q8_0" or
+  // "q4_0" (see LlamaModel). Quantizing at load keeps the model's fingerprint.
+  std::string weight_type;
+  std::string tokenizer_path;  // empty: found beside the model (see above)
+  bool load_tokenizer = true;  // false: do not look for a tokenizer at all
 };
 
 struct LoadedModel {

@@ -8,10 +8,14 @@
 
 namespace pplug::cli {
 
-torch::Dtype parse_dtype(const std::string& name) {
-  if (name == "f32" || name == "float32") return torch::kFloat32;
-  if (name == "bf16" || name == "bfloat16") return torch::kBFloat16;
-  throw InvalidArgument("--dtype must be f32 or bf16, got '" + name + "'");
+ModelPrecision parse_dtype(const std::string& name) {
+  if (name == "f32" || name == "float32") return {torch::kFloat32, ""};
+  if (name == "bf16" || name == "bfloat16") return {torch::kBFloat16, ""};
+  // Smaller weight types: activations stay float32, the matrices are stored as asked.
+  if (name == "f16" || name == "float16" || name == "q8_0" || name == "q4_0") {
+    return {torch::kFloat32, name == "float16" ? "f16" : name};
+  }
+  throw InvalidArgument("--dtype must be f32, bf16, f16, q8_0 or q4_0, got '" + name + "'");
 }
 
 void add_llm_options(CLI::App* cmd, std::string& model, std::string& tokenizer,
@@ -40,7 +44,9 @@ void set_threads(int threads) {
 LoadedModel load_cli_model(const std::string& model, const std::string& tokenizer,
                            const std::string& dtype, bool need_tokenizer) {
   ModelLoadOptions options;
-  options.dtype = parse_dtype(dtype);
+  const ModelPrecision precision = parse_dtype(dtype);
+  options.dtype = precision.compute;
+  options.weight_type = precision.weight_type;
   options.tokenizer_path = tokenizer;
   options.load_tokenizer = need_tokenizer;
   return load_model(model, options);

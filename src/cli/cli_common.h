@@ -10,8 +10,18 @@
 
 namespace pplug::cli {
 
-// "f32" / "bf16" -> torch dtype; throws InvalidArgument otherwise.
-torch::Dtype parse_dtype(const std::string& name);
+// The help text of every verb's --dtype.
+inline constexpr const char* kDtypeHelp =
+    "Weights: f32, bf16 (both also the compute dtype), or f16, q8_0, q4_0 (stored so, computed "
+    "in f32)";
+
+// What --dtype asks for: the compute dtype and how the matrices are stored ("" = the same).
+struct ModelPrecision {
+  torch::Dtype compute;
+  std::string weight_type;
+};
+// "f32" / "bf16" / "f16" / "q8_0" / "q4_0"; throws InvalidArgument otherwise.
+ModelPrecision parse_dtype(const std::string& name);
 // Sets libtorch's intra-op threads (0 = leave the default: OMP_NUM_THREADS or all cores).
 void set_threads(int threads);
 // Adds --model (required), --tokenizer and --encoder: the frozen LLM and history encoder every

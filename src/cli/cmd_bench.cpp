@@ -11,6 +11,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "kernels/cpu_isa.h"
 #include "pplug/error.h"
 
 namespace pplug::cli {
@@ -57,6 +58,8 @@ void run_bench(const BenchArgs& a) {
   }
   nlohmann::json j = {{"model", a.model},
                       {"dtype", a.dtype},
+                      {"weight_type", m.weight_type()},
+                      {"kernels", kernels::isa_name(kernels::best_isa())},
                       {"threads", at::get_num_threads()},
                       {"prompt_tokens", a.prompt_tokens},
                       {"new_tokens", a.new_tokens},
@@ -76,7 +79,7 @@ void register_bench(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "Time loading, prefill and decode (batch 1)");
   cmd->add_option("--model", args->model, "Model path")->required();
   cmd->add_option("--tokenizer", args->tokenizer, "Unused for timing; accepted for symmetry");
-  cmd->add_option("--dtype", args->dtype, "f32 or bf16")->capture_default_str();
+  cmd->add_option("--dtype", args->dtype, kDtypeHelp)->capture_default_str();
   cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
   cmd->add_option("--prompt-tokens", args->prompt_tokens, "Prompt length")->capture_default_str();
   cmd->add_option("--new-tokens", args->new_tokens, "Decoded tokens")->capture_default_str();

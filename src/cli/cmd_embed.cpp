@@ -57,7 +57,7 @@ void register_embed(CLI::App& app) {
                   "LaMP task (default: the plug-in's; must match it); validates profile fields");
   cmd->add_option("--out", args->out, "User embedding file to write (atomically)")->required();
   cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
-  cmd->add_option("--dtype", args->dtype, "Compute dtype: f32 or bf16")->capture_default_str();
+  cmd->add_option("--dtype", args->dtype, kDtypeHelp)->capture_default_str();
   cmd->callback([args] { run_embed(*args); });
 }
 

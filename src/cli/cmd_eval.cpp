@@ -79,7 +79,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--max-new-tokens", a->max_new_tokens, "Override the task default");
   cmd->add_option("--beams", a->beams, "Override the task default (1 = greedy)");
   cmd->add_option("--threads", a->threads, "Intra-op threads (0 = all cores)");
-  cmd->add_option("--dtype", a->dtype, "f32 or bf16")->capture_default_str();
+  cmd->add_option("--dtype", a->dtype, kDtypeHelp)->capture_default_str();
   cmd->add_flag("--no-progress", a->no_progress, "No progress bar");
   cmd->add_flag("--free-generation", a->free_generation,
                 "Classification/rating: generate freely instead of choosing among the labels");

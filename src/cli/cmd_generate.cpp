@@ -94,7 +94,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--seed", args->gen.seed, "Sampling seed");
   cmd->add_option("--stop", args->stop, "Stop string (repeatable)");
   cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
-  cmd->add_option("--dtype", args->dtype, "Compute dtype: f32 or bf16")->capture_default_str();
+  cmd->add_option("--dtype", args->dtype, kDtypeHelp)->capture_default_str();
   cmd->add_flag("--print-ids", args->print_ids,
                 "Print all token ids (BOS, prompt, generated) as the last line");
   cmd->add_flag("--stream", args->stream, "Print text as it is generated");

@@ -134,7 +134,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--history-dropout-copies", a->options.history_dropout_copies,
                   "Extra copies with part of the history dropped (reference: 10)");
   cmd->add_option("--threads", a->threads, "Intra-op threads (0 = all cores)");
-  cmd->add_option("--dtype", a->dtype, "LLM compute dtype: f32 or bf16")->capture_default_str();
+  cmd->add_option("--dtype", a->dtype, kDtypeHelp)->capture_default_str();
   cmd->add_flag("--no-persona", a->no_persona, "Ablation: no persona token");
   cmd->add_flag("--no-instruction", a->no_instruction, "Ablation: no instruction token");
   cmd->add_option("--aggregator", a->aggregator, "attention | learned-temperature | mean")

@@ -195,8 +195,8 @@ LoadedModel load_model(const std::string& path, const ModelLoadOptions& options)
   }
   LoadedModel out;
   out.weights_path = weights_path;
-  out.model =
-      std::make_shared<const LlamaModel>(raw.config, raw.weights, options.dtype, weights_path);
+  out.model = std::make_shared<const LlamaModel>(raw.config, raw.weights, options.dtype,
+                                                 weights_path, options.weight_type);
   if (options.load_tokenizer) {
     const std::string tok =
         options.tokenizer_path.empty() ? find_tokenizer(path) : options.tokenizer_path;

@@ -14,7 +14,7 @@ namespace pplug::kernels {
 namespace {
 
 inline float to_float(float v) { return v; }
-inline float to_float(uint16_t v) { return detail::bf16_to_float(v); }
+inline float to_float(uint16_t v) { return bf16_to_float(v); }
 
 template <typename T>
 void axpy_portable(float a, const T* v, int64_t n, float* out) {
@@ -28,6 +28,10 @@ void one_head(const float* q, const T* keys, const T* values, int64_t hd, int64_
   if (isa >= Isa::kAvx512) {
     return detail::one_head_avx512(q, keys, values, std::is_same_v<T, uint16_t>, hd, length, mask,
                                    scale, scores, out);
+  }
+  if (isa >= Isa::kAvx2) {
+    return detail::one_head_avx2(q, keys, values, std::is_same_v<T, uint16_t>, hd, length, mask,
+                                 scale, scores, out);
   }
   float max_score = -std::numeric_limits<float>::infinity();
   int64_t visible = 0;

@@ -31,8 +31,10 @@ void decode_attention(const float* q, int64_t ldq, int64_t batch, int64_t heads,
                       Isa isa = best_isa());
 
 namespace detail {
-// One (row, head) of decode_attention with AVX-512 (decode_attention_avx512.cpp); `keys` and
-// `values` point at that head's (capacity, hd) slab, `scores` at `length` floats of scratch.
+// One (row, head) of decode_attention with AVX2 or AVX-512 (kernels/x86/); `keys` and `values`
+// point at that head's (capacity, hd) slab, `scores` at `length` floats of scratch.
+void one_head_avx2(const float* q, const void* keys, const void* values, bool bf16, int64_t hd,
+                   int64_t length, const int64_t* mask, float scale, float* scores, float* out);
 void one_head_avx512(const float* q, const void* keys, const void* values, bool bf16, int64_t hd,
                      int64_t length, const int64_t* mask, float scale, float* scores, float* out);
 }  // namespace detail

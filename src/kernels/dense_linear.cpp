@@ -1,10 +1,16 @@
 #include "kernels/dense_linear.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <dlfcn.h>
+#include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
+
+#include "pplug/error.h"
 
 namespace pplug::kernels {
 namespace {
@@ -26,16 +32,95 @@ SgemmFn sgemm() {
   return fn;
 }
 
-}  // namespace
+// Rows up to which the skinny decode kernels beat widening the weights into panels: they read
+// each weight once for every row, so their cost grows with M while a GEMM's barely does.
+constexpr int64_t kSkinnyRows = 4;
 
-bool have_onednn_sgemm() { return sgemm() != nullptr; }
+// Weight rows widened per panel: a panel of K = 768..4096 floats per row stays within L2.
+int64_t panel_rows(int64_t k) {
+  return std::max<int64_t>(16, (int64_t{256} << 10) / (4 * k) / 16 * 16);
+}
 
-at::Tensor dense_linear(const at::Tensor& x, const at::Tensor& w) {
-  const bool plain = x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat &&
-                     w.dim() == 2 && x.dim() >= 1 && x.size(-1) == w.size(1) && w.is_contiguous() &&
-                     x.device().is_cpu() && w.device().is_cpu() &&
-                     !(at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad()));
-  if (!plain || sgemm() == nullptr) return at::linear(x, w);
+// y (M, N) = x (M, K) . w^T for float32 contiguous x, through float32 panels of w.
+void panel_forward(const float* x, int64_t m, const WeightView& w, float* y) {
+  const int64_t k = w.cols, n = w.rows, rows = panel_rows(k);
+  const int64_t panels = (n + rows - 1) / rows;
+  if (sgemm() != nullptr) {
+    // Each thread widens its panels and multiplies them with a one-thread sgemm (nested inside
+    // the parallel region), so widening and multiplying overlap across threads.
+    at::parallel_for(0, panels, 1, [&](int64_t p0, int64_t p1) {
+      thread_local std::vector<float> panel;
+      if (panel.size() < static_cast<size_t>(rows * k)) panel.resize(rows * k);
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t n0 = p * rows, n1 = std::min(n, n0 + rows);
+        dequantize_rows(w, n0, n1, panel.data());
+        sgemm()('N', 'T', m, n1 - n0, k, 1.0f, x, k, panel.data(), k, 0.0f, y + n0, n);
+      }
+    });
+    return;
+  }
+  // No oneDNN: widen everything, then one BLAS call.
+  auto dense = at::empty({n, k}, at::kFloat);
+  at::parallel_for(0, n, rows, [&](int64_t n0, int64_t n1) {
+    dequantize_rows(w, n0, n1, dense.data_ptr<float>() + n0 * k);
+  });
+  auto out = at::from_blob(y, {m, n}, at::kFloat);
+  at::mm_out(out, at::from_blob(const_cast<float*>(x), {m, k}, at::kFloat), dense.t());
+}
+
+// dx (M, K) = dy (M, N) . w for float32 contiguous dy.
+at::Tensor panel_backward(const at::Tensor& dy, const WeightView& w) {
+  const int64_t k = w.cols, n = w.rows, rows = panel_rows(k);
+  auto dx = at::zeros({dy.size(0), k}, at::kFloat);
+  auto panel = at::empty({rows, k}, at::kFloat);
+  for (int64_t n0 = 0; n0 < n; n0 += rows) {
+    const int64_t count = std::min(rows, n - n0);
+    at::parallel_for(0, count, 16, [&](int64_t r0, int64_t r1) {
+      dequantize_rows(w, n0 + r0, n0 + r1, panel.data_ptr<float>() + r0 * k);
+    });
+    dx.addmm_(dy.narrow(1, n0, count), panel.narrow(0, 0, count));
+  }
+  return dx;
+}
+
+// (M, K) float32 -> (M, N) float32 without autograd.
+at::Tensor packed_forward(const at::Tensor& x2d, const PackedWeight& w) {
+  auto x = x2d.to(at::kFloat).contiguous();
+  const int64_t m = x.size(0);
+  auto y = at::empty({m, w.rows}, at::kFloat);
+  if (m == 0) return y;
+  if (m <= kSkinnyRows) {
+    linear(x.data_ptr<float>(), w.cols, m, w.view(), y.data_ptr<float>(), w.rows, false);
+  } else {
+    panel_forward(x.data_ptr<float>(), m, w.view(), y.data_ptr<float>());
+  }
+  return y;
+}
+
+// y = x . w^T with the gradient flowing to x; the weight travels as its tensor plus its type.
+struct PackedLinear : public torch::autograd::Function<PackedLinear> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x2d,
+                            const at::Tensor& data, int64_t type, int64_t rows, int64_t cols) {
+    ctx->saved_data["data"] = data;
+    ctx->saved_data["type"] = type;
+    ctx->saved_data["rows"] = rows;
+    ctx->saved_data["cols"] = cols;
+    ctx->saved_data["dtype"] = static_cast<int64_t>(x2d.scalar_type());
+    const PackedWeight w{data, static_cast<WeightType>(type), rows, cols};
+    return packed_forward(x2d, w).to(x2d.scalar_type());
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const PackedWeight w{ctx->saved_data["data"].toTensor(),
+                         static_cast<WeightType>(ctx->saved_data["type"].toInt()),
+                         ctx->saved_data["rows"].toInt(), ctx->saved_data["cols"].toInt()};
+    const auto dtype = static_cast<at::ScalarType>(ctx->saved_data["dtype"].toInt());
+    auto dx = panel_backward(grads[0].to(at::kFloat).contiguous(), w.view()).to(dtype);
+    return {dx, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+at::Tensor sgemm_linear(const at::Tensor& x, const at::Tensor& w) {
   const int64_t k = w.size(1), n = w.size(0);
   const auto xc = x.contiguous();
   const int64_t m = xc.numel() / k;
@@ -47,6 +132,38 @@ at::Tensor dense_linear(const at::Tensor& x, const at::Tensor& w) {
   const int status = sgemm()('N', 'T', m, n, k, 1.0f, xc.data_ptr<float>(), k, w.data_ptr<float>(),
                              k, 0.0f, y.data_ptr<float>(), n);
   return status == 0 ? y : at::linear(x, w);
+}
+
+}  // namespace
+
+at::Tensor dense_linear(const at::Tensor& x, const at::Tensor& w) {
+  return dense_linear(x, wrap_weight(w));
+}
+
+at::Tensor dense_linear(const at::Tensor& x, const PackedWeight& w) {
+  if (x.dim() < 1 || x.size(-1) != w.cols) {
+    throw InvalidArgument("dense_linear: input has " +
+                          std::to_string(x.dim() < 1 ? 0 : x.size(-1)) +
+                          " features, the weight expects " + std::to_string(w.cols));
+  }
+  const bool wants_grad = at::GradMode::is_enabled() && x.requires_grad();
+  if (w.type == WeightType::kF32) {
+    const bool plain = x.scalar_type() == at::kFloat && x.device().is_cpu() && !wants_grad;
+    return plain && sgemm() != nullptr ? sgemm_linear(x, w.data) : at::linear(x, w.data);
+  }
+  if (w.type == WeightType::kBF16 && best_isa() >= Isa::kAvx512Bf16) {
+    return at::linear(x.to(at::kBFloat16), w.data).to(x.scalar_type());
+  }
+  auto sizes = x.sizes().vec();
+  sizes.back() = w.rows;
+  const auto x2d = x.reshape({-1, w.cols});
+  at::Tensor y;
+  if (wants_grad) {
+    y = PackedLinear::apply(x2d, w.data, static_cast<int64_t>(w.type), w.rows, w.cols);
+  } else {
+    y = packed_forward(x2d, w).to(x.scalar_type());
+  }
+  return y.view(sizes);
 }
 
 }  // namespace pplug::kernels

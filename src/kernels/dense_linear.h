@@ -1,22 +1,24 @@
-// Float32 matrix products for prefill (many rows at once) through oneDNN's sgemm.
+// Matrix products of many rows (prefill, training) for every weight type.
 //
-// libtorch 1.13 sends float32 linear layers to the system BLAS; Debian's OpenBLAS 0.3.21 does
-// not know these CPUs and runs its AVX2 kernels at about half the speed that oneDNN's AVX-512
-// sgemm reaches (measured ~110 vs ~220 GFLOP/s on one core). libtorch already loads oneDNN
-// (libdnnl) for its bf16 matmuls, so its C entry point is looked up at run time: no build
-// dependency, and at::linear whenever it is absent.
+// Float32 weights go to a GEMM: oneDNN's sgemm when libtorch has loaded it (looked up at run
+// time: no build dependency), else at::linear (OpenBLAS). bfloat16 weights on CPUs with
+// AVX512_BF16 go to at::linear, which oneDNN runs in bf16. Everything else (bf16 without native
+// bf16 arithmetic, where libtorch's bf16 matmul is ~60x slower than float32; float16, which
+// libtorch 1.13 cannot multiply on a CPU; Q8_0, Q4_0) is widened panel by panel into float32
+// and multiplied there, so every type prefills at float32 GEMM speed. A few rows take the
+// decode kernels instead (they read the weights once in their stored type).
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
+#include "kernels/packed_weight.h"
+
 namespace pplug::kernels {
 
-// True when dnnl_sgemm was found in the process.
-bool have_onednn_sgemm();
-
-// at::linear(x, w) without bias for x (..., K) and w (N, K). Float32 operands that need no
-// gradient go through oneDNN (result to ~1e-6 relative of at::linear, summation order
-// differs); anything else, including autograd, goes through at::linear.
+// at::linear(x, w) without bias for x (..., K) and w (N, K) -> (..., N) in x's dtype.
+// Differentiable with respect to x (the weights never need a gradient): the backward pass
+// multiplies by the same weights through the same panels.
+at::Tensor dense_linear(const at::Tensor& x, const PackedWeight& w);
 at::Tensor dense_linear(const at::Tensor& x, const at::Tensor& w);
 
 }  // namespace pplug::kernels

@@ -4,8 +4,6 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <cstring>
-#include <type_traits>
 
 #include "kernels/portable_gemv.h"
 #include "pplug/error.h"
@@ -13,29 +11,32 @@
 namespace pplug::kernels {
 
 WeightView weight_view(const at::Tensor& w) {
-  if (!w.defined() || w.dim() != 2 || !w.is_contiguous() || !w.device().is_cpu() ||
-      (w.scalar_type() != at::kFloat && w.scalar_type() != at::kBFloat16)) {
+  WeightType type = WeightType::kF32;
+  const bool known =
+      w.defined() && (w.scalar_type() == at::kFloat || w.scalar_type() == at::kBFloat16 ||
+                      w.scalar_type() == at::kHalf);
+  if (!known || w.dim() != 2 || !w.is_contiguous() || !w.device().is_cpu()) {
     throw InvalidArgument(
-        "kernels::weight_view: expected a contiguous 2-D float32 or bfloat16 "
-        "CPU tensor");
+        "kernels::weight_view: expected a contiguous 2-D float32, bfloat16 or float16 CPU tensor");
   }
-  return WeightView{w.data_ptr(), w.scalar_type() == at::kBFloat16, w.size(0), w.size(1)};
+  if (w.scalar_type() == at::kBFloat16) type = WeightType::kBF16;
+  if (w.scalar_type() == at::kHalf) type = WeightType::kF16;
+  return WeightView{w.data_ptr(), type, w.size(0), w.size(1)};
 }
 
 void linear_rows(const float* x, int64_t ldx, int64_t m, const WeightView& w, int64_t n0,
                  int64_t n1, float* y, int64_t ldy, bool accumulate, Isa isa) {
   if (n0 >= n1 || m <= 0) return;
   isa = usable_isa(isa);
-  if (isa == Isa::kAvx512Bf16 && w.bf16) {
+  const bool wide_float = w.type == WeightType::kF32 || w.type == WeightType::kBF16;
+  if (isa == Isa::kAvx512Bf16 && w.type == WeightType::kBF16) {
     detail::linear_rows_avx512_bf16(x, ldx, m, w, n0, n1, y, ldy, accumulate);
-  } else if (isa >= Isa::kAvx512) {
+  } else if (isa >= Isa::kAvx512 && wide_float) {
     detail::linear_rows_avx512(x, ldx, m, w, n0, n1, y, ldy, accumulate);
-  } else if (w.bf16) {
-    detail::linear_rows_portable(x, ldx, m, static_cast<const uint16_t*>(w.data), w.cols, n0, n1, y,
-                                 ldy, accumulate);
+  } else if (isa >= Isa::kAvx2) {
+    detail::linear_rows_avx2(x, ldx, m, w, n0, n1, y, ldy, accumulate);
   } else {
-    detail::linear_rows_portable(x, ldx, m, static_cast<const float*>(w.data), w.cols, n0, n1, y,
-                                 ldy, accumulate);
+    detail::linear_rows_portable(x, ldx, m, w, n0, n1, y, ldy, accumulate);
   }
 }
 
@@ -50,17 +51,19 @@ void linear(const float* x, int64_t ldx, int64_t m, const WeightView& w, float* 
   });
 }
 
-at::Tensor linear(const at::Tensor& x, const at::Tensor& w, Isa isa) {
-  const WeightView view = weight_view(w);
-  if (x.dim() != 2 || x.scalar_type() != at::kFloat || x.size(1) != view.cols) {
-    throw InvalidArgument("kernels::linear: x must be float32 (M, " + std::to_string(view.cols) +
-                          ")");
+at::Tensor linear(const at::Tensor& x, const WeightView& w, Isa isa) {
+  if (x.dim() != 2 || x.scalar_type() != at::kFloat || x.size(1) != w.cols) {
+    throw InvalidArgument("kernels::linear: x must be float32 (M, " + std::to_string(w.cols) + ")");
   }
   auto xc = x.contiguous();
-  auto y = at::empty({x.size(0), view.rows}, at::kFloat);
-  linear(xc.data_ptr<float>(), view.cols, x.size(0), view, y.data_ptr<float>(), view.rows,
+  auto y = at::empty({x.size(0), w.rows}, at::kFloat);
+  linear(xc.data_ptr<float>(), w.cols, x.size(0), w, y.data_ptr<float>(), w.rows,
          /*accumulate=*/false, isa);
   return y;
+}
+
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, Isa isa) {
+  return linear(x, weight_view(w), isa);
 }
 
 }  // namespace pplug::kernels

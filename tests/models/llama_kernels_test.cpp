@@ -10,6 +10,7 @@
 #include "kernels/linear_kernels.h"
 #include "kernels/weight_arena.h"
 #include "pplug/error.h"
+#include "support/kernel_levels.h"
 #include "support/test_models.h"
 
 namespace pplug {
@@ -17,14 +18,7 @@ namespace {
 
 using kernels::Isa;
 
-// Every kernel set this CPU can run (the portable one always).
-std::vector<Isa> runnable_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::kPortable, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (kernels::usable_isa(isa) == isa) out.push_back(isa);
-  }
-  return out;
-}
+using testing::runnable_isas;
 
 struct Shape {
   int64_t m, n, k;

@@ -13,6 +13,7 @@
 #include "kernels/decode_ops.h"
 #include "kernels/dense_linear.h"
 #include "kernels/linear_kernels.h"
+#include "models/llama/llama_matrices.h"
 #include "pplug/error.h"
 #include "pplug/llama_model.h"
 
@@ -28,6 +29,16 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
   return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
 }
 
+// a . b for the attention products. libtorch's bfloat16 matmul is fast only where oneDNN has
+// native bf16 instructions (AVX512_BF16); elsewhere it is ~60x slower than float32, so bf16
+// operands are multiplied in float32 there and the result rounded back.
+torch::Tensor attention_matmul(const torch::Tensor& a, const torch::Tensor& b) {
+  if (a.scalar_type() != at::kBFloat16 || kernels::best_isa() >= kernels::Isa::kAvx512Bf16) {
+    return at::matmul(a, b);
+  }
+  return at::matmul(a.to(at::kFloat), b.to(at::kFloat)).to(at::kBFloat16);
+}
+
 }  // namespace
 
 torch::Tensor LlamaModel::attention(const Layer& layer, int64_t index, const torch::Tensor& x,
@@ -37,7 +48,8 @@ torch::Tensor LlamaModel::attention(const Layer& layer, int64_t index, const tor
   const int64_t H = config_.num_attention_heads, KV = config_.num_key_value_heads;
   const int64_t hd = config_.head_dim(), G = H / KV;
   auto h = rms_norm(x, layer.attn_norm);
-  auto qkv = kernels::dense_linear(h, layer.w_qkv);  // (B, T, (H + 2 KV) hd)
+  const int64_t d = config_.hidden_size;
+  auto qkv = kernels::dense_linear(h, detail::packed_matrix(layer.w_qkv, matrix_type_, d));
   auto q = qkv.narrow(-1, 0, H * hd).view({B, T, H, hd});
   auto k = qkv.narrow(-1, H * hd, KV * hd).view({B, T, KV, hd});
   auto v = qkv.narrow(-1, (H + KV) * hd, KV * hd).view({B, T, KV, hd});
@@ -57,14 +69,15 @@ torch::Tensor LlamaModel::attention(const Layer& layer, int64_t index, const tor
   // Query heads sharing a key/value head are stacked along the time axis, so grouped-query
   // attention needs no copy of the keys and values.
   auto qg = q.reshape({B, KV, G * T, hd});
-  auto scores = at::matmul(qg, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(hd)));
+  auto scores =
+      attention_matmul(qg, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(hd)));
   if (mask_bias.defined()) {
     scores = (scores.view({B, KV, G, T, S}) + mask_bias).view({B, KV, G * T, S});
   }
   auto probs = at::softmax(scores, -1);
-  auto out = at::matmul(probs, v);  // (B, KV, G T, hd)
+  auto out = attention_matmul(probs, v);  // (B, KV, G T, hd)
   out = out.view({B, H, T, hd}).transpose(1, 2).reshape({B, T, H * hd});
-  return kernels::dense_linear(out, layer.w_o);
+  return kernels::dense_linear(out, detail::packed_matrix(layer.w_o, matrix_type_, H * hd));
 }
 
 ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
@@ -132,14 +145,14 @@ ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
   auto sin = rope_sin_.index_select(0, flat_positions).view({B, T, 1, hd});
 
   auto x = inputs_embeds.to(dtype_);
-  const int64_t hidden = config_.intermediate_size;
+  const int64_t hidden = config_.intermediate_size, d = config_.hidden_size;
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& layer = layers_[i];
     x = x + attention(layer, static_cast<int64_t>(i), x, cos, sin, mask_bias, cache);
-    auto gate_up =
-        kernels::dense_linear(rms_norm(x, layer.ffn_norm), layer.w_gate_up);  // (B, T, 2 hidden)
+    auto gate_up = kernels::dense_linear(rms_norm(x, layer.ffn_norm),
+                                         detail::packed_matrix(layer.w_gate_up, matrix_type_, d));
     auto act = at::silu(gate_up.narrow(-1, 0, hidden)) * gate_up.narrow(-1, hidden, hidden);
-    x = x + kernels::dense_linear(act, layer.w_down);
+    x = x + kernels::dense_linear(act, detail::packed_matrix(layer.w_down, matrix_type_, hidden));
   }
   if (cache != nullptr) {
     cache->length_ = S;
@@ -149,7 +162,8 @@ ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
   auto normed = rms_norm(x, final_norm_);  // (B, T, d)
   if (!options.skip_logits) {
     auto h = options.last_logits_only ? normed.narrow(1, T - 1, 1) : normed;
-    out.logits = kernels::dense_linear(h, lm_head_).to(at::kFloat);
+    out.logits =
+        kernels::dense_linear(h, detail::packed_matrix(lm_head_, matrix_type_, d)).to(at::kFloat);
   }
   if (options.return_hidden) out.hidden = normed;
   return out;
@@ -227,7 +241,8 @@ ForwardOutput LlamaModel::decode_step(const torch::Tensor& inputs_embeds, const 
       kernels::rms_norm_row(buf.x + b * d, layer.attn_norm_f32.data_ptr<float>(), d,
                             config_.rms_norm_eps, buf.h + b * d);
     }
-    kernels::linear(buf.h, d, B, kernels::weight_view(layer.w_qkv), buf.qkv, qkv_dim, false);
+    kernels::linear(buf.h, d, B, detail::packed_matrix(layer.w_qkv, matrix_type_, d).view(),
+                    buf.qkv, qkv_dim, false);
 
     auto* keys = static_cast<char*>(cache.keys_[i].data_ptr());
     auto* values = static_cast<char*>(cache.values_[i].data_ptr());
@@ -245,14 +260,15 @@ ForwardOutput LlamaModel::decode_step(const torch::Tensor& inputs_embeds, const 
     const kernels::CacheView view{keys, values, cache_bf16, KV, cap, hd};
     kernels::decode_attention(buf.qkv, qkv_dim, B, H, view, S, key_mask, cap, scale, buf.scores,
                               buf.att, q_dim);
-    kernels::linear(buf.att, q_dim, B, kernels::weight_view(layer.w_o), buf.x, d, true);
+    kernels::linear(buf.att, q_dim, B, detail::packed_matrix(layer.w_o, matrix_type_, q_dim).view(),
+                    buf.x, d, true);
 
     for (int64_t b = 0; b < B; ++b) {
       kernels::rms_norm_row(buf.x + b * d, layer.ffn_norm_f32.data_ptr<float>(), d,
                             config_.rms_norm_eps, buf.h + b * d);
     }
     // Gate row j and up row j land in the same task, so SwiGLU runs inside the parallel region.
-    const auto gate_up = kernels::weight_view(layer.w_gate_up);
+    const auto gate_up = detail::packed_matrix(layer.w_gate_up, matrix_type_, d).view();
     at::parallel_for(0, hidden, kernels::linear_grain(B, d), [&](int64_t j0, int64_t j1) {
       kernels::linear_rows(buf.h, d, B, gate_up, j0, j1, buf.ffn, 2 * hidden, false);
       kernels::linear_rows(buf.h, d, B, gate_up, hidden + j0, hidden + j1, buf.ffn, 2 * hidden,
@@ -262,7 +278,9 @@ ForwardOutput LlamaModel::decode_step(const torch::Tensor& inputs_embeds, const 
         kernels::silu_mul(row + j0, row + hidden + j0, j1 - j0, row + j0);
       }
     });
-    kernels::linear(buf.ffn, 2 * hidden, B, kernels::weight_view(layer.w_down), buf.x, d, true);
+    kernels::linear(buf.ffn, 2 * hidden, B,
+                    detail::packed_matrix(layer.w_down, matrix_type_, hidden).view(), buf.x, d,
+                    true);
   }
   cache.length_ = S;
   for (int64_t b = 0; b < B; ++b) next_position[b] += real[b];
@@ -274,8 +292,8 @@ ForwardOutput LlamaModel::decode_step(const torch::Tensor& inputs_embeds, const 
   ForwardOutput out;
   if (!options.skip_logits) {
     out.logits = at::empty({B, 1, config_.vocab_size}, at::kFloat);
-    kernels::linear(buf.h, d, B, kernels::weight_view(lm_head_), out.logits.data_ptr<float>(),
-                    config_.vocab_size, false);
+    kernels::linear(buf.h, d, B, detail::packed_matrix(lm_head_, matrix_type_, d).view(),
+                    out.logits.data_ptr<float>(), config_.vocab_size, false);
   }
   if (options.return_hidden) {
     out.hidden = at::from_blob(buf.h, {B, 1, d}, at::kFloat).to(dtype_, false, /*copy=*/true);

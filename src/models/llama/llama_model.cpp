@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "kernels/weight_arena.h"
+#include "models/llama/llama_matrices.h"
 #include "models/tensor_fingerprint.h"
 #include "pplug/error.h"
 
@@ -148,12 +149,22 @@ void KVCache::reorder(const torch::Tensor& index) {
 
 LlamaModel::LlamaModel(LlamaConfig config,
                        const std::vector<std::pair<std::string, torch::Tensor>>& weights,
-                       torch::Dtype dtype, const std::string& source)
+                       torch::Dtype dtype, const std::string& source,
+                       const std::string& weight_type)
     : config_(config), dtype_(dtype) {
   config_.validate(source);
   if (dtype != torch::kFloat32 && dtype != torch::kBFloat16) {
     throw InvalidArgument(source + ": compute dtype must be float32 or bfloat16");
   }
+  auto matrix_type =
+      dtype == torch::kBFloat16 ? kernels::WeightType::kBF16 : kernels::WeightType::kF32;
+  if (!weight_type.empty() && !kernels::parse_weight_type(weight_type, &matrix_type)) {
+    throw InvalidArgument(source + ": unknown weight type '" + weight_type +
+                          "' (expected f32, bf16, f16, q8_0 or q4_0)");
+  }
+  // Built in the compute dtype first; re-packed below once the fingerprint is taken.
+  matrix_type_ = static_cast<uint8_t>(dtype == torch::kBFloat16 ? kernels::WeightType::kBF16
+                                                                : kernels::WeightType::kF32);
   const int64_t d = config_.hidden_size, hd = config_.head_dim();
   const int64_t q_dim = config_.num_attention_heads * hd, kv_dim = config_.kv_dim();
   const int64_t hidden = config_.intermediate_size, vocab = config_.vocab_size;
@@ -203,21 +214,76 @@ LlamaModel::LlamaModel(LlamaConfig config,
   }
   final_norm_f32_ = final_norm_.to(at::kFloat).contiguous();
 
+  // The fingerprint of the weights as given (before any re-packing below): a file quantized at
+  // load still matches plug-ins trained on its float version.
   fingerprint_ = detail::fingerprint_model(config_, named_weights());
+  if (static_cast<uint8_t>(matrix_type) != matrix_type_) {
+    pack_matrices(static_cast<uint8_t>(matrix_type));
+  }
   // In the background: loading returns now, decoding speeds up once the weights sit on 2 MB
   // pages (see kernels/weight_arena.h).
   kernels::promote_to_huge_pages(parameters());
+}
+
+void LlamaModel::pack_matrices(uint8_t type) {
+  const auto wanted = static_cast<kernels::WeightType>(type);
+  const int64_t d = config_.hidden_size, hidden = config_.intermediate_size;
+  const int64_t q_dim = config_.num_attention_heads * config_.head_dim();
+  auto bytes_of = [&](int64_t rows, int64_t cols) {
+    return rows * kernels::row_bytes(kernels::storage_type_for(wanted, cols), cols);
+  };
+  int64_t bytes = bytes_of(config_.vocab_size, d);
+  for (const auto& l : layers_) {
+    bytes += bytes_of(l.w_qkv.size(0) + l.w_gate_up.size(0), d) + bytes_of(d, q_dim) +
+             bytes_of(d, hidden);
+  }
+  kernels::WeightArena arena(static_cast<size_t>(bytes));
+  auto pack = [&](torch::Tensor& t, int64_t cols) {
+    t = kernels::pack_weight(t, kernels::storage_type_for(wanted, cols), &arena).data;
+  };
+  for (auto& l : layers_) {
+    pack(l.w_qkv, d);
+    pack(l.w_o, q_dim);
+    pack(l.w_gate_up, d);
+    pack(l.w_down, hidden);
+  }
+  // The token embedding stays in the compute dtype (a lookup reads one row); a tied output head
+  // gets its own packed copy.
+  pack(lm_head_, d);
+  // The vectors and the embedding may be views into the memory the float matrices came in (one
+  // arena region holds a whole llama2.c file): copies of their own let that memory go.
+  embed_tokens_ = embed_tokens_.clone();
+  final_norm_ = final_norm_.clone();
+  final_norm_f32_ = final_norm_f32_.clone();
+  for (auto& l : layers_) {
+    for (torch::Tensor* t : {&l.attn_norm, &l.ffn_norm, &l.attn_norm_f32, &l.ffn_norm_f32}) {
+      *t = t->clone();
+    }
+  }
+  matrix_type_ = type;
+}
+
+std::string LlamaModel::weight_type() const {
+  return kernels::weight_type_name(static_cast<kernels::WeightType>(matrix_type_));
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> LlamaModel::named_weights() const {
   const int64_t hd = config_.head_dim();
   const int64_t q_dim = config_.num_attention_heads * hd, kv_dim = config_.kv_dim();
   const int64_t hidden = config_.intermediate_size;
+  const int64_t d = config_.hidden_size;
+  auto dense = [&](const torch::Tensor& t, int64_t cols) {
+    return detail::packed_matrix(t, matrix_type_, cols).dense(dtype_);
+  };
   std::vector<std::pair<std::string, torch::Tensor>> out;
   out.emplace_back("model.embed_tokens.weight", embed_tokens_);
   for (size_t i = 0; i < layers_.size(); ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    const Layer& l = layers_[i];
+    Layer l = layers_[i];
+    l.w_qkv = dense(l.w_qkv, d);
+    l.w_o = dense(l.w_o, q_dim);
+    l.w_gate_up = dense(l.w_gate_up, d);
+    l.w_down = dense(l.w_down, hidden);
     out.emplace_back(p + "input_layernorm.weight", l.attn_norm);
     out.emplace_back(p + "self_attn.q_proj.weight", l.w_qkv.narrow(0, 0, q_dim));
     out.emplace_back(p + "self_attn.k_proj.weight", l.w_qkv.narrow(0, q_dim, kv_dim));
@@ -229,13 +295,13 @@ std::vector<std::pair<std::string, torch::Tensor>> LlamaModel::named_weights() c
     out.emplace_back(p + "mlp.down_proj.weight", l.w_down);
   }
   out.emplace_back("model.norm.weight", final_norm_);
-  if (!config_.tie_word_embeddings) out.emplace_back("lm_head.weight", lm_head_);
+  if (!config_.tie_word_embeddings) out.emplace_back("lm_head.weight", dense(lm_head_, d));
   return out;
 }
 
 std::vector<torch::Tensor> LlamaModel::parameters() const {
   std::vector<torch::Tensor> out{embed_tokens_, final_norm_};
-  if (!config_.tie_word_embeddings) out.push_back(lm_head_);
+  if (!lm_head_.is_same(embed_tokens_)) out.push_back(lm_head_);
   for (const auto& l : layers_) {
     out.insert(out.end(), {l.attn_norm, l.w_qkv, l.w_o, l.ffn_norm, l.w_gate_up, l.w_down});
   }

@@ -2,8 +2,8 @@
 // row streams the weights row after row; several rows use register tiles of MR x NR.
 #include <algorithm>
 
-#include "kernels/avx512_util.h"
 #include "kernels/linear_kernels.h"
+#include "kernels/x86/avx512_util.h"
 #include "pplug/error.h"
 
 namespace pplug::kernels::detail {
@@ -118,7 +118,7 @@ PPLUG_AVX512 void rows(const float* x, int64_t ldx, int64_t m, const W* w, int64
 
 void linear_rows_avx512(const float* x, int64_t ldx, int64_t m, const WeightView& w, int64_t n0,
                         int64_t n1, float* y, int64_t ldy, bool accumulate) {
-  if (w.bf16) {
+  if (w.type == WeightType::kBF16) {
     rows(x, ldx, m, static_cast<const uint16_t*>(w.data), w.cols, n0, n1, y, ldy, accumulate);
   } else {
     rows(x, ldx, m, static_cast<const float*>(w.data), w.cols, n0, n1, y, ldy, accumulate);

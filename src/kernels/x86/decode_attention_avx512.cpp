@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "kernels/avx512_util.h"
 #include "kernels/decode_attention.h"
+#include "kernels/x86/avx512_util.h"
 #include "pplug/error.h"
 
 namespace pplug::kernels::detail {

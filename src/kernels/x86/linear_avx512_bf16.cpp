@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "kernels/avx512_util.h"
 #include "kernels/linear_kernels.h"
+#include "kernels/x86/avx512_util.h"
 #include "pplug/error.h"
 
 namespace pplug::kernels::detail {
@@ -84,11 +84,14 @@ PPLUG_AVX512_BF16 void tile(const uint16_t* xs, int64_t ldk, const uint16_t* w, 
   }
 }
 
+// The two 256-bit halves of v added. A named function, not a lambda: a lambda does not inherit
+// its enclosing function's target attribute, and fails to compile without -march=native.
+PPLUG_AVX512_BF16 inline __m256 halves(__m512 v) {
+  return _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+}
+
 // {sum(a), sum(b), sum(c), sum(d)}: four horizontal sums sharing their shuffles.
 PPLUG_AVX512_BF16 inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
-  auto halves = [](__m512 v) {
-    return _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  };
   const __m256 ab = _mm256_hadd_ps(halves(a), halves(b));
   const __m256 cd = _mm256_hadd_ps(halves(c), halves(d));
   const __m256 abcd = _mm256_hadd_ps(ab, cd);

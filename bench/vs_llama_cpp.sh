@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# pplug against llama.cpp on the same weights, measured in the same run (alternating), batch 1.
+#
+#   bench/vs_llama_cpp.sh LLAMA_CPP_BUILD_BIN MODEL.bin [TYPES]
+#
+# LLAMA_CPP_BUILD_BIN: the bin/ folder of a llama.cpp build made outside this repo (llama-bench,
+#   llama-quantize). MODEL.bin: a llama2.c checkpoint (`pplug random-model ...`); its GGUF copies
+#   MODEL-TYPE.gguf must exist beside it: bench/llama2c_to_gguf.py makes MODEL-f32.gguf, and
+#   `llama-quantize MODEL-f32.gguf MODEL-q8_0.gguf Q8_0` (BF16, F16, Q4_0 likewise) the rest.
+# TYPES: default "f32 bf16 f16 q8_0 q4_0". Environment: THREADS ("1 2"), PP (64), TG (64),
+#   REPS (3), PPLUG (build/bin/pplug), PPLUG_KERNELS (caps pplug's kernels, e.g. avx2).
+# Prints one JSON line per (type, threads) with both engines' prefill and decode tok/s and the
+# ratios pplug / llama.cpp; ROUNDS (2) repeats the whole alternation, each round a line.
+set -euo pipefail
+BIN=${1:?usage: vs_llama_cpp.sh LLAMA_CPP_BUILD_BIN MODEL.bin [TYPES]}
+MODEL=${2:?usage: vs_llama_cpp.sh LLAMA_CPP_BUILD_BIN MODEL.bin [TYPES]}
+TYPES=${3:-"f32 bf16 f16 q8_0 q4_0"}
+THREADS=${THREADS:-"1 2"}
+PP=${PP:-64} TG=${TG:-64} REPS=${REPS:-3} ROUNDS=${ROUNDS:-2}
+PPLUG=${PPLUG:-"$(dirname "$0")/../build/bin/pplug"}
+PREFIX=${MODEL%.bin}
+
+for round in $(seq 1 "$ROUNDS"); do
+  for type in $TYPES; do
+    gguf="$PREFIX-$type.gguf"
+    [ -f "$gguf" ] || { echo "missing $gguf (see the header of this script)" >&2; exit 1; }
+    for t in $THREADS; do
+      ours=$("$PPLUG" bench --model "$MODEL" --dtype "$type" --threads "$t" \
+        --prompt-tokens "$PP" --new-tokens "$TG" --repeats "$REPS")
+      theirs=$("$BIN/llama-bench" -m "$gguf" -p "$PP" -n "$TG" -t "$t" -r "$REPS" -o json 2>/dev/null)
+      /usr/bin/python3 - "$ours" "$theirs" "$type" "$t" "$round" <<'PY'
+import json, sys
+ours, theirs = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+# Best of the repetitions on both sides (pplug bench reports its best run).
+ll = {("pp" if r["n_prompt"] > 0 else "tg"): max(r.get("samples_ts") or [r["avg_ts"]])
+      for r in theirs}
+print(json.dumps({
+    "type": sys.argv[3], "threads": int(sys.argv[4]), "round": int(sys.argv[5]),
+    "kernels": ours.get("kernels"),
+    "pplug_prefill": round(ours["prefill_tok_s"], 1), "llama_cpp_prefill": round(ll["pp"], 1),
+    "prefill_ratio": round(ours["prefill_tok_s"] / ll["pp"], 3),
+    "pplug_decode": round(ours["decode_tok_s"], 1), "llama_cpp_decode": round(ll["tg"], 1),
+    "decode_ratio": round(ours["decode_tok_s"] / ll["tg"], 3)}))
+PY
+    done
+  done
+done
