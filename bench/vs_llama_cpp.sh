@@ -8,7 +8,9 @@
 #   MODEL-TYPE.gguf must exist beside it: bench/llama2c_to_gguf.py makes MODEL-f32.gguf, and
 #   `llama-quantize MODEL-f32.gguf MODEL-q8_0.gguf Q8_0` (BF16, F16, Q4_0 likewise) the rest.
 # TYPES: default "f32 bf16 f16 q8_0 q4_0". Environment: THREADS ("1 2"), PP (64), TG (64),
-#   REPS (3), PPLUG (build/bin/pplug), PPLUG_KERNELS (caps pplug's kernels, e.g. avx2).
+#   REPS (3), PPLUG (build/bin/pplug), PPLUG_KERNELS (caps pplug's kernels, e.g. avx2), and
+#   OMP_WAIT_POLICY (default active), applied to both engines: both use libgomp, whose default
+#   spins (llama.cpp), while the pplug launcher defaults to passive (docs/benchmarks.md).
 # Prints one JSON line per (type, threads) with both engines' prefill and decode tok/s and the
 # ratios pplug / llama.cpp; ROUNDS (2) repeats the whole alternation, each round a line.
 set -euo pipefail
@@ -19,6 +21,7 @@ THREADS=${THREADS:-"1 2"}
 PP=${PP:-64} TG=${TG:-64} REPS=${REPS:-3} ROUNDS=${ROUNDS:-2}
 PPLUG=${PPLUG:-"$(dirname "$0")/../build/bin/pplug"}
 PREFIX=${MODEL%.bin}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-active}
 
 for round in $(seq 1 "$ROUNDS"); do
   for type in $TYPES; do
@@ -36,7 +39,7 @@ ll = {("pp" if r["n_prompt"] > 0 else "tg"): max(r.get("samples_ts") or [r["avg_
       for r in theirs}
 print(json.dumps({
     "type": sys.argv[3], "threads": int(sys.argv[4]), "round": int(sys.argv[5]),
-    "kernels": ours.get("kernels"),
+    "kernels": ours.get("kernels"), "omp_wait_policy": ours.get("omp_wait_policy"),
     "pplug_prefill": round(ours["prefill_tok_s"], 1), "llama_cpp_prefill": round(ll["pp"], 1),
     "prefill_ratio": round(ours["prefill_tok_s"] / ll["pp"], 3),
     "pplug_decode": round(ours["decode_tok_s"], 1), "llama_cpp_decode": round(ll["tg"], 1),
