@@ -164,6 +164,7 @@ void finish_vocabulary(HfTokenizer::Impl& impl, std::vector<AddedToken> added,
   }
   impl.pieces.assign(static_cast<std::size_t>(max_id + 1), std::string());
   impl.special.assign(static_cast<std::size_t>(max_id + 1), 0);
+  impl.added.assign(static_cast<std::size_t>(max_id + 1), 0);
   for (const auto& [token, id] : vocab) impl.pieces[static_cast<std::size_t>(id)] = token;
   std::vector<AddedToken> raw;
   std::vector<AddedToken> normalized;
@@ -178,6 +179,7 @@ void finish_vocabulary(HfTokenizer::Impl& impl, std::vector<AddedToken> added,
     }
     slot = token.content;
     impl.special[static_cast<std::size_t>(token.id)] = token.special ? 1 : 0;
+    impl.added[static_cast<std::size_t>(token.id)] = 1;
     impl.added_ids.emplace(token.content, token.id);
     if (token.normalized) {
       std::string pattern = token.content;

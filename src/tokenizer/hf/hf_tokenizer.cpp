@@ -11,6 +11,7 @@ namespace pplug::hf {
 
 std::unique_ptr<HfTokenizer::Impl> parse_tokenizer_json(const std::string& text,
                                                         const std::string& file);
+std::unique_ptr<HfTokenizer::Impl> parse_gguf_vocab(const std::string& path);  // gguf_vocab.cpp
 
 int HfTokenizer::Impl::lookup(const std::string& piece) const {
   const auto added = added_ids.find(piece);
@@ -29,6 +30,7 @@ HfTokenizer HfTokenizer::load(const std::string& path) {
   std::error_code ec;
   const std::string file =
       fs::is_directory(path, ec) ? (fs::path(path) / "tokenizer.json").string() : path;
+  if (fs::path(file).extension() == ".gguf") return HfTokenizer(parse_gguf_vocab(file));
   auto impl = parse_tokenizer_json(detail::read_file(file), file);
   resolve_special_ids(*impl, fs::path(file).parent_path().string());
   return HfTokenizer(std::move(impl));
@@ -80,28 +82,40 @@ std::vector<int> HfTokenizer::encode(const std::string& text, bool add_bos, bool
 }
 
 std::string HfTokenizer::decode(const std::vector<int>& ids, bool skip_special) const {
+  // As HF tokenizers: the decoder sees the runs of model tokens between added tokens; an added
+  // token contributes its content verbatim.
   const Impl& m = *impl_;
-  std::vector<std::string> tokens;
-  tokens.reserve(ids.size());
+  std::string text;
+  std::vector<std::string> chunk;
+  const auto flush = [&] {
+    if (m.decoder) {
+      m.decoder->decode_chain(chunk);
+      for (const std::string& t : chunk) text += t;
+    } else {
+      for (std::size_t i = 0; i < chunk.size(); ++i) {
+        if (i > 0) text += ' ';
+        text += chunk[i];
+      }
+    }
+    chunk.clear();
+  };
   for (int id : ids) {
     if (id < 0 || id >= vocab_size()) {
       throw InvalidArgument(m.path + ": cannot decode token id " + std::to_string(id) +
                             " (vocabulary size " + std::to_string(vocab_size()) + ")");
     }
     const auto index = static_cast<std::size_t>(id);
-    if ((skip_special && m.special[index] != 0) || m.pieces[index].empty()) continue;
-    tokens.push_back(m.pieces[index]);
-  }
-  std::string text;
-  if (m.decoder) {
-    m.decoder->decode_chain(tokens);
-    for (const std::string& t : tokens) text += t;
-  } else {
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-      if (i > 0) text += ' ';
-      text += tokens[i];
+    if (m.pieces[index].empty()) continue;
+    if (m.added[index] == 0) {
+      chunk.push_back(m.pieces[index]);
+      continue;
     }
+    if (skip_special && m.special[index] != 0) continue;
+    flush();
+    if (!text.empty() && !m.decoder) text += ' ';
+    text += m.pieces[index];
   }
+  flush();
   return text;
 }
 

@@ -15,8 +15,10 @@ class HfTokenizer {
  public:
   // Loads `path`: a tokenizer.json, or a folder holding one. BOS/EOS/PAD come from
   // tokenizer_config.json beside it, else config.json / generation_config.json, else the
-  // post-processor's template. Throws FormatError naming the file, the JSON path and the value
-  // of whatever is malformed or unsupported.
+  // post-processor's template. A .gguf path reads a GGUF vocabulary of model type "gpt2"
+  // instead (tokenizer.ggml.*, with llama.cpp's pre-tokenizer per tokenizer.ggml.pre). Throws
+  // FormatError naming the file, the JSON path and the value of whatever is malformed or
+  // unsupported.
   static HfTokenizer load(const std::string& path);
   // Parses tokenizer.json text; `name` stands for the file in error messages. Only the
   // post-processor template gives BOS/EOS here.
@@ -32,9 +34,9 @@ class HfTokenizer {
   // Invalid UTF-8 in `text` is read as U+FFFD.
   std::vector<int> encode(const std::string& text, bool add_bos = false,
                           bool add_eos = false) const;
-  // Text of `ids` through the decoder; special added tokens give no text unless
-  // `skip_special` is false. Out-of-range ids throw InvalidArgument. No clean-up of spaces
-  // (HF's clean_up_tokenization_spaces) is applied.
+  // Text of `ids`: runs of model tokens through the decoder, added tokens verbatim (as HF
+  // tokenizers); special added tokens give no text unless `skip_special` is false. Out-of-range ids
+  // throw InvalidArgument. No clean-up of spaces (HF's clean_up_tokenization_spaces) is applied.
   std::string decode(const std::vector<int>& ids, bool skip_special = true) const;
 
   int vocab_size() const;  // highest id + 1, added tokens included

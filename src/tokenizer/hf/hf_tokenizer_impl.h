@@ -20,11 +20,12 @@ struct HfTokenizer::Impl {
   std::unique_ptr<Normalizer> normalizer;       // null: none
   std::unique_ptr<PreTokenizer> pre_tokenizer;  // null: the whole text is one pre-token
   std::unique_ptr<Model> model;
-  std::unique_ptr<Decoder> decoder;                // null: tokens joined with spaces
-  AddedTokenMatcher raw_added;                     // added tokens with normalized=false
-  AddedTokenMatcher normalized_added;              // the others, matched after normalization
-  std::vector<std::string> pieces;                 // id -> token string ("" for unused ids)
-  std::vector<char> special;                       // id -> special added token
+  std::unique_ptr<Decoder> decoder;    // null: tokens joined with spaces
+  AddedTokenMatcher raw_added;         // added tokens with normalized=false
+  AddedTokenMatcher normalized_added;  // the others, matched after normalization
+  std::vector<std::string> pieces;     // id -> token string ("" for unused ids)
+  std::vector<char> special;           // id -> special added token
+  std::vector<char> added;             // id -> added token (decoded verbatim, not by the decoder)
   std::unordered_map<std::string, int> added_ids;  // added token content -> id
   std::vector<int> template_prefix;  // ids the post-processor puts before a single sequence
   std::vector<int> template_suffix;  // ... and after it

@@ -86,7 +86,8 @@ std::string translate_oniguruma(const std::string& pattern) {
 Regex::Regex(const std::string& pattern, bool literal, const std::string& where)
     : impl_(std::make_unique<Impl>()), pattern_(pattern) {
   const std::string source = literal ? pattern : translate_oniguruma(pattern);
-  uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
+  // Oniguruma's ^ and $ are line anchors (Ruby syntax): PCRE2's multiline mode.
+  uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE;
   if (literal) options = PCRE2_UTF | PCRE2_LITERAL | PCRE2_MATCH_INVALID_UTF;
   int error = 0;
   PCRE2_SIZE error_offset = 0;
