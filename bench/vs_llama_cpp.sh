@@ -7,7 +7,8 @@
 #   llama-quantize). MODEL.bin: a llama2.c checkpoint (`pplug random-model ...`); its GGUF copies
 #   MODEL-TYPE.gguf must exist beside it: bench/llama2c_to_gguf.py makes MODEL-f32.gguf, and
 #   `llama-quantize MODEL-f32.gguf MODEL-q8_0.gguf Q8_0` (BF16, F16, Q4_0 likewise) the rest.
-# TYPES: default "f32 bf16 f16 q8_0 q4_0". Environment: THREADS ("1 2"), PP (64), TG (64),
+# TYPES: default "f32 bf16 f16 q8_0 q4_0"; a type TYPE-SUFFIX (e.g. q4_0-pure, a file quantized
+#   with llama-quantize --pure, which keeps the output head in Q4_0 too) runs pplug at TYPE. Environment: THREADS ("1 2"), PP (64), TG (64),
 #   REPS (3), PPLUG (build/bin/pplug), PPLUG_KERNELS (caps pplug's kernels, e.g. avx2), and
 #   OMP_WAIT_POLICY (default active), applied to both engines: both use libgomp, whose default
 #   spins (llama.cpp), while the pplug launcher defaults to passive (docs/benchmarks.md).
@@ -28,7 +29,7 @@ for round in $(seq 1 "$ROUNDS"); do
     gguf="$PREFIX-$type.gguf"
     [ -f "$gguf" ] || { echo "missing $gguf (see the header of this script)" >&2; exit 1; }
     for t in $THREADS; do
-      ours=$("$PPLUG" bench --model "$MODEL" --dtype "$type" --threads "$t" \
+      ours=$("$PPLUG" bench --model "$MODEL" --dtype "${type%%-*}" --threads "$t" \
         --prompt-tokens "$PP" --new-tokens "$TG" --repeats "$REPS")
       theirs=$("$BIN/llama-bench" -m "$gguf" -p "$PP" -n "$TG" -t "$t" -r "$REPS" -o json 2>/dev/null)
       /usr/bin/python3 - "$ours" "$theirs" "$type" "$t" "$round" <<'PY'
