@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <torch/autograd.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "kernels/dense_linear.h"
@@ -79,6 +81,19 @@ TEST(WeightTypes, DequantizedValuesMatchLlamaCpp) {
       EXPECT_EQ(std::memcmp(out.data(), expected.data(), expected.size()), 0)
           << name << " " << kernels::isa_name(isa);
     }
+  }
+}
+
+TEST(WeightTypes, Q8_0RoundsHalvesAwayFromZeroAsRoundf) {
+  // max |w| = 127 gives the scale 1, so the quantized values are the rounded inputs themselves.
+  std::vector<float> block(32, 0.0f);
+  const float inputs[] = {127.0f, 2.5f, -2.5f, 0.5f, -0.5f, 3.4999998f, -3.4999998f, 126.5f, 1.5f};
+  std::copy(std::begin(inputs), std::end(inputs), block.begin());
+  uint8_t out[kernels::kQ8_0BlockBytes];
+  kernels::quantize_row(block.data(), 32, WeightType::kQ8_0, out);
+  for (size_t i = 0; i < std::size(inputs); ++i) {
+    EXPECT_EQ(static_cast<int8_t>(out[2 + i]), static_cast<int>(std::roundf(inputs[i])))
+        << inputs[i];
   }
 }
 
