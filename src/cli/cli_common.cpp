@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "cli/commands.h"
 #include "pplug/error.h"
 
 namespace pplug::cli {
@@ -23,7 +24,8 @@ void add_llm_options(CLI::App* cmd, std::string& model, std::string& tokenizer,
   cmd->add_option("--model", model,
                   "The frozen LLM: HF folder, llama2.c .bin, or a folder with one .bin and .model")
       ->required();
-  cmd->add_option("--tokenizer", tokenizer, "SentencePiece model (default: beside --model)");
+  cmd->add_option("--tokenizer", tokenizer,
+                  std::string(kTokenizerKinds) + " (default: beside --model)");
   cmd->add_option("--encoder", encoder,
                   "History encoder: an HF BERT folder, llm (the LLM itself, the default) or "
                   "llm:last (last-token pooling); a plug-in needs the one it was made with");

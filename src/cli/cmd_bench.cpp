@@ -78,7 +78,8 @@ void register_bench(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   auto* cmd = app.add_subcommand("bench", "Time loading, prefill and decode (batch 1)");
   cmd->add_option("--model", args->model, "Model path")->required();
-  cmd->add_option("--tokenizer", args->tokenizer, "Unused for timing; accepted for symmetry");
+  cmd->add_option("--tokenizer", args->tokenizer,
+                  std::string(kTokenizerKinds) + "; unused for timing, accepted for symmetry");
   cmd->add_option("--dtype", args->dtype, kDtypeHelp)->capture_default_str();
   cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
   cmd->add_option("--prompt-tokens", args->prompt_tokens, "Prompt length")->capture_default_str();

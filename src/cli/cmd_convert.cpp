@@ -17,7 +17,8 @@ void register_convert(CLI::App& app) {
   cmd->add_option("--model", args->model, "llama2.c version-0 .bin")->required();
   cmd->add_option("--out", args->out, "Output folder")->required();
   cmd->add_option("--tokenizer", args->tokenizer,
-                  "SentencePiece model to copy in (default: the one beside --model)");
+                  "Tokenizer to copy in: SentencePiece .model or tokenizer.json (or its folder; a "
+                  "GGUF vocab cannot be copied) (default: the .model beside --model)");
   cmd->callback([args] {
     const auto raw = read_llama2c(args->model);
     std::string tok = args->tokenizer;

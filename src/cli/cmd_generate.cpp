@@ -84,7 +84,8 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--prompt", args->prompt,
                   "Prompt text (BOS is added); with --plugin the task input (default: the input "
                   "of question --id)");
-  cmd->add_option("--tokenizer", args->tokenizer, "SentencePiece model (default: beside --model)");
+  cmd->add_option("--tokenizer", args->tokenizer,
+                  std::string(kTokenizerKinds) + " (default: beside --model)");
   cmd->add_option("--max-new-tokens", args->gen.max_new_tokens, "Tokens to generate at most")
       ->capture_default_str();
   cmd->add_option("--temperature", args->gen.temperature, "0 = greedy")->capture_default_str();

@@ -54,7 +54,8 @@ void register_prompt(CLI::App& app) {
   cmd->add_option("--k", args->k, "Profile items per prompt (0 = input only)")
       ->capture_default_str();
   cmd->add_option("--tokenizer", args->tokenizer,
-                  "SentencePiece model counting the budget (default: whitespace words)");
+                  std::string("Tokenizer counting the budget: ") + kTokenizerKinds +
+                      " (default: whitespace words)");
   cmd->add_option("--max-length", args->max_length, "Token budget of the prompt")
       ->capture_default_str();
   cmd->callback([args] { run_prompt(*args); });

@@ -36,7 +36,9 @@ void register_random_model(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed");
   cmd->add_option("--format", args->format, "llama2c or hf")->capture_default_str();
-  cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer to copy into an HF folder");
+  cmd->add_option("--tokenizer", args->tokenizer,
+                  "Tokenizer to copy into an HF folder: SentencePiece .model or tokenizer.json (or "
+                  "its folder; a GGUF vocab cannot be copied)");
   cmd->add_option("--out", args->out, "Output .bin (llama2c) or folder (hf)")->required();
   cmd->callback([args] {
     LlamaConfig c = args->config;

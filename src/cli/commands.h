@@ -5,6 +5,10 @@
 
 namespace pplug::cli {
 
+// What every --tokenizer reads: the file kinds pplug::Tokenizer takes.
+inline constexpr const char* kTokenizerKinds =
+    "SentencePiece .model, tokenizer.json (or its folder), or a GGUF vocab";
+
 void register_tokenize(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_convert(CLI::App& app);

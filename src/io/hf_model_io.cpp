@@ -53,6 +53,39 @@ void read_safetensors_into(const std::string& file, const std::set<std::string>*
   }
 }
 
+// Copies a tokenizer into an HF folder under the name HF gives it: a SentencePiece model as
+// tokenizer.model; a tokenizer.json (or its folder) as tokenizer.json, with the
+// tokenizer_config.json beside it that names BOS/EOS.
+void copy_tokenizer(const std::string& tokenizer_path, const fs::path& dir) {
+  fs::path source(tokenizer_path);
+  if (fs::is_directory(source)) {
+    if (fs::is_regular_file(source / "tokenizer.json")) {
+      source /= "tokenizer.json";
+    } else if (fs::is_regular_file(source / "tokenizer.model")) {
+      source /= "tokenizer.model";
+    } else {
+      throw FormatError(tokenizer_path +
+                        ": folder holds neither tokenizer.json nor tokenizer.model");
+    }
+  }
+  if (source.extension() == ".gguf") {
+    throw InvalidArgument(source.string() +
+                          ": a GGUF vocabulary cannot be copied into an HF folder; pass a "
+                          "tokenizer.model or tokenizer.json");
+  }
+  if (source.extension() != ".json") {
+    detail::write_file_atomic((dir / "tokenizer.model").string(),
+                              detail::read_file(source.string()));
+    return;
+  }
+  detail::write_file_atomic((dir / "tokenizer.json").string(), detail::read_file(source.string()));
+  const fs::path config = source.parent_path() / "tokenizer_config.json";
+  if (fs::is_regular_file(config)) {
+    detail::write_file_atomic((dir / "tokenizer_config.json").string(),
+                              detail::read_file(config.string()));
+  }
+}
+
 }  // namespace
 
 RawModel read_hf_model(const std::string& dir) {
@@ -119,10 +152,7 @@ void save_hf_model(const RawModel& model, const std::string& dir,
   }
   save_safetensors((fs::path(dir) / "model.safetensors").string(), weights, {{"format", "pt"}});
   save_llama_config(model.config, (fs::path(dir) / "config.json").string());
-  if (!tokenizer_path.empty()) {
-    detail::write_file_atomic((fs::path(dir) / "tokenizer.model").string(),
-                              detail::read_file(tokenizer_path));
-  }
+  if (!tokenizer_path.empty()) copy_tokenizer(tokenizer_path, fs::path(dir));
 }
 
 RawModel random_model(const LlamaConfig& config, uint64_t seed, double init_std) {
@@ -159,8 +189,18 @@ RawModel random_model(const LlamaConfig& config, uint64_t seed, double init_std)
 std::string find_tokenizer(const std::string& model_path) {
   const fs::path p(model_path);
   if (fs::is_directory(p)) {
+    // tokenizer.model first: folders that loaded before tokenizer.json was read keep their
+    // tokenizer (Tokenizer(folder) itself prefers tokenizer.json, as HF transformers does).
     if (fs::exists(p / "tokenizer.model")) return (p / "tokenizer.model").string();
-    return only_file(p, ".model", "the SentencePiece tokenizer");
+    if (fs::is_regular_file(p / "tokenizer.json")) return (p / "tokenizer.json").string();
+    const auto models = files_with_extension(p, ".model");
+    if (models.size() == 1) return models[0];
+    std::string msg = p.string() +
+                      ": no tokenizer found: looked for tokenizer.model, tokenizer.json, or "
+                      "exactly one *.model file (found " +
+                      std::to_string(models.size()) + "); or pass the tokenizer path";
+    for (const auto& f : models) msg += "\n  " + f;
+    throw FormatError(msg);
   }
   return only_file(p.has_parent_path() ? p.parent_path() : fs::path("."), ".model",
                    "the SentencePiece tokenizer beside " + p.filename().string() +

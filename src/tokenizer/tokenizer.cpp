@@ -1,127 +1,100 @@
+// pplug::Tokenizer: picks the backend from the file it is given (see the header and
+// docs/formats.md, "Tokenizers") and forwards every call to it.
 #include "pplug/tokenizer.h"
 
-#include <dlfcn.h>
-
-#include <cstdlib>
-#include <mutex>
+#include <filesystem>
+#include <fstream>
 
 #include "pplug/error.h"
-#include "tokenizer/spm_shim_api.h"
+#include "tokenizer/tokenizer_backend.h"
 
 namespace pplug {
 namespace {
 
-// The shim's entry points, resolved once per process.
-struct ShimApi {
-  pplug_spm_load_fn load = nullptr;
-  pplug_spm_free_fn free = nullptr;
-  pplug_spm_encode_fn encode = nullptr;
-  pplug_spm_decode_fn decode = nullptr;
-  pplug_spm_piece_size_fn piece_size = nullptr;
-  pplug_spm_id_to_piece_fn id_to_piece = nullptr;
-  pplug_spm_piece_to_id_fn piece_to_id = nullptr;
-  pplug_spm_special_id_fn special_id = nullptr;
-  pplug_spm_piece_kind_fn piece_kind = nullptr;
+namespace fs = std::filesystem;
+
+constexpr const char* kExpected =
+    "a SentencePiece .model, a tokenizer.json or a folder holding one, or a GGUF vocabulary "
+    "(.gguf)";
+
+enum class Kind { kSentencePiece, kHfJson, kGguf, kUnknown };
+
+// The kind of a file from its extension, else from its first bytes.
+Kind file_kind(const fs::path& file) {
+  const std::string ext = file.extension().string();
+  if (ext == ".model") return Kind::kSentencePiece;
+  if (ext == ".json") return Kind::kHfJson;
+  if (ext == ".gguf") return Kind::kGguf;
+  std::ifstream in(file, std::ios::binary);
+  char head[64] = {0};
+  in.read(head, sizeof(head));
+  const std::streamsize n = in.gcount();
+  if (n >= 4 && std::string(head, 4) == "GGUF") return Kind::kGguf;
+  for (std::streamsize i = 0; i < n; ++i) {
+    const char c = head[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    if (c == '{') return Kind::kHfJson;
+    break;
+  }
+  return Kind::kUnknown;
+}
+
+struct Resolved {
+  std::string file;  // what the backend reads
+  Kind kind = Kind::kUnknown;
 };
 
-std::string this_library_dir() {
-  Dl_info info{};
-  if (::dladdr(reinterpret_cast<void*>(&this_library_dir), &info) == 0 ||
-      info.dli_fname == nullptr) {
-    return "";
+// A folder holding both tokenizer.json and tokenizer.model reads tokenizer.json, as Hugging Face
+// transformers' AutoTokenizer does (the "fast" tokenizer).
+Resolved resolve(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status)) {
+    throw FormatError(path + ": no such file or folder (expected " + kExpected + ")");
   }
-  std::string path = info.dli_fname;
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+  if (fs::is_directory(status)) {
+    const fs::path dir(path);
+    if (fs::is_regular_file(dir / "tokenizer.json", ec)) {
+      return {(dir / "tokenizer.json").string(), Kind::kHfJson};
+    }
+    if (fs::is_regular_file(dir / "tokenizer.model", ec)) {
+      return {(dir / "tokenizer.model").string(), Kind::kSentencePiece};
+    }
+    throw FormatError(path + ": folder holds neither tokenizer.json nor tokenizer.model");
+  }
+  return {path, file_kind(path)};
 }
 
-void* open_shim(std::string* tried) {
-  std::vector<std::string> candidates;
-  if (const char* env = std::getenv("PPLUG_SPM_SHIM"); env != nullptr && *env != '\0') {
-    candidates.emplace_back(env);
+std::unique_ptr<detail::TokenizerBackend> make_backend(const Resolved& r) {
+  switch (r.kind) {
+    case Kind::kSentencePiece:
+      return detail::make_spm_backend(r.file);
+    case Kind::kHfJson:
+    case Kind::kGguf:
+      return detail::make_hf_backend(r.file);
+    case Kind::kUnknown:
+      break;
   }
-  const std::string dir = this_library_dir();
-  if (!dir.empty()) {
-    candidates.push_back(dir + "/libpplug_spm_shim.so");
-    candidates.push_back(dir + "/../lib/libpplug_spm_shim.so");
+  // No telling extension or header: SentencePiece's protobuf has neither, so try it last.
+  try {
+    return detail::make_spm_backend(r.file);
+  } catch (const FormatError& e) {
+    throw FormatError(r.file + ": not a tokenizer file pplug reads (expected " + kExpected +
+                      "); read as SentencePiece: " + e.what());
   }
-  candidates.emplace_back("libpplug_spm_shim.so");
-  for (const auto& candidate : candidates) {
-    // RTLD_DEEPBIND: the shim and its sentencepiece resolve their own (bundled) protobuf first.
-    if (void* handle = ::dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND)) {
-      return handle;
-    }
-    const char* why = ::dlerror();
-    *tried += "\n  " + candidate + ": " + (why != nullptr ? why : "not found");
-  }
-  return nullptr;
-}
-
-template <typename Fn>
-void resolve(void* lib, const char* name, Fn* fn) {
-  *fn = reinterpret_cast<Fn>(::dlsym(lib, name));
-  if (*fn == nullptr) {
-    throw Error(std::string("libpplug_spm_shim.so lacks the symbol ") + name);
-  }
-}
-
-const ShimApi& shim() {
-  static std::once_flag once;
-  static ShimApi api;
-  static std::string failure;
-  std::call_once(once, [] {
-    std::string tried;
-    void* lib = open_shim(&tried);
-    if (lib == nullptr) {
-      failure = "cannot load the SentencePiece shim library; tried:" + tried +
-                "\n(set PPLUG_SPM_SHIM to its path)";
-      return;
-    }
-    try {
-      resolve(lib, "pplug_spm_load", &api.load);
-      resolve(lib, "pplug_spm_free", &api.free);
-      resolve(lib, "pplug_spm_encode", &api.encode);
-      resolve(lib, "pplug_spm_decode", &api.decode);
-      resolve(lib, "pplug_spm_piece_size", &api.piece_size);
-      resolve(lib, "pplug_spm_id_to_piece", &api.id_to_piece);
-      resolve(lib, "pplug_spm_piece_to_id", &api.piece_to_id);
-      resolve(lib, "pplug_spm_special_id", &api.special_id);
-      resolve(lib, "pplug_spm_piece_kind", &api.piece_kind);
-    } catch (const Error& e) {
-      failure = e.what();
-    }
-  });
-  if (!failure.empty()) throw Error(failure);
-  return api;
 }
 
 }  // namespace
 
 struct Tokenizer::Impl {
-  const ShimApi* api = nullptr;
-  void* handle = nullptr;
   std::string path;
-  int vocab_size = 0;
-  int bos = -1, eos = -1, unk = 0, pad = -1;
-
-  ~Impl() {
-    if (handle != nullptr) api->free(handle);
-  }
+  std::unique_ptr<detail::TokenizerBackend> backend;
 };
 
 Tokenizer::Tokenizer(const std::string& model_path) : impl_(std::make_unique<Impl>()) {
-  impl_->api = &shim();
-  impl_->path = model_path;
-  char err[1024] = {0};
-  if (impl_->api->load(model_path.c_str(), &impl_->handle, err, sizeof(err)) != 0) {
-    impl_->handle = nullptr;
-    throw FormatError(model_path + ": not a SentencePiece model: " + err);
-  }
-  impl_->vocab_size = impl_->api->piece_size(impl_->handle);
-  impl_->bos = impl_->api->special_id(impl_->handle, 0);
-  impl_->eos = impl_->api->special_id(impl_->handle, 1);
-  impl_->unk = impl_->api->special_id(impl_->handle, 2);
-  impl_->pad = impl_->api->special_id(impl_->handle, 3);
+  const Resolved r = resolve(model_path);
+  impl_->backend = make_backend(r);
+  impl_->path = r.file;
 }
 
 Tokenizer::~Tokenizer() = default;
@@ -129,73 +102,27 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 std::vector<int> Tokenizer::encode(const std::string& text, bool add_bos, bool add_eos) const {
-  int* ids = nullptr;
-  size_t n = 0;
-  char err[1024] = {0};
-  if (impl_->api->encode(impl_->handle, text.data(), text.size(), &ids, &n, err, sizeof(err)) !=
-      0) {
-    throw Error(impl_->path + ": encode failed: " + err);
-  }
-  std::vector<int> out;
-  out.reserve(n + 2);
-  if (add_bos && impl_->bos >= 0) out.push_back(impl_->bos);
-  out.insert(out.end(), ids, ids + n);
-  std::free(ids);
-  if (add_eos && impl_->eos >= 0) out.push_back(impl_->eos);
-  return out;
+  return impl_->backend->encode(text, add_bos, add_eos);
 }
 
 std::string Tokenizer::decode(const std::vector<int>& ids) const {
-  for (int id : ids) {
-    if (id < 0 || id >= impl_->vocab_size) {
-      throw InvalidArgument(impl_->path + ": cannot decode token id " + std::to_string(id) +
-                            " (vocabulary size " + std::to_string(impl_->vocab_size) + ")");
-    }
-  }
-  char* text = nullptr;
-  size_t len = 0;
-  char err[1024] = {0};
-  if (impl_->api->decode(impl_->handle, ids.data(), ids.size(), &text, &len, err, sizeof(err)) !=
-      0) {
-    throw Error(impl_->path + ": decode failed: " + err);
-  }
-  std::string out(text, len);
-  std::free(text);
-  return out;
+  return impl_->backend->decode(ids);
 }
 
-int Tokenizer::vocab_size() const { return impl_->vocab_size; }
-int Tokenizer::bos_id() const { return impl_->bos; }
-int Tokenizer::eos_id() const { return impl_->eos; }
-int Tokenizer::unk_id() const { return impl_->unk; }
-int Tokenizer::pad_id() const { return impl_->pad; }
+int Tokenizer::vocab_size() const { return impl_->backend->vocab_size(); }
+int Tokenizer::bos_id() const { return impl_->backend->bos_id(); }
+int Tokenizer::eos_id() const { return impl_->backend->eos_id(); }
+int Tokenizer::unk_id() const { return impl_->backend->unk_id(); }
+int Tokenizer::pad_id() const { return impl_->backend->pad_id(); }
 const std::string& Tokenizer::path() const { return impl_->path; }
 
-std::string Tokenizer::id_to_piece(int id) const {
-  char* piece = nullptr;
-  size_t len = 0;
-  if (impl_->api->id_to_piece(impl_->handle, id, &piece, &len) != 0) {
-    throw InvalidArgument(impl_->path + ": token id " + std::to_string(id) +
-                          " out of range (vocabulary size " + std::to_string(impl_->vocab_size) +
-                          ")");
-  }
-  std::string out(piece, len);
-  std::free(piece);
-  return out;
-}
+std::string Tokenizer::id_to_piece(int id) const { return impl_->backend->id_to_piece(id); }
 
 int Tokenizer::piece_to_id(const std::string& piece) const {
-  return impl_->api->piece_to_id(impl_->handle, piece.data(), piece.size());
+  return impl_->backend->piece_to_id(piece);
 }
 
-bool Tokenizer::is_byte(int id) const {
-  const int kind = impl_->api->piece_kind(impl_->handle, id);
-  return kind > 0 && (kind & 4) != 0;
-}
-
-bool Tokenizer::is_control(int id) const {
-  const int kind = impl_->api->piece_kind(impl_->handle, id);
-  return kind > 0 && (kind & 1) != 0;
-}
+bool Tokenizer::is_byte(int id) const { return impl_->backend->is_byte(id); }
+bool Tokenizer::is_control(int id) const { return impl_->backend->is_control(id); }
 
 }  // namespace pplug

@@ -273,6 +273,27 @@ TEST_F(PluginCliTest, TokenizeGolden) {
   EXPECT_EQ(piped.out, "403 407 261 378 13\n");
 }
 
+// tokenizer.json (file or folder) and GGUF vocabularies give Hugging Face's ids
+// (../shared/models/llama3-tokenizer/tests.out).
+TEST_F(PluginCliTest, TokenizeTokenizerJsonAndGguf) {
+  PPLUG_REQUIRE_SHARED(json, "llama3-tokenizer/tokenizer.json");
+  const CliRun plain = run("tokenize --tokenizer " + quote(json) + " --text 'Hello world'");
+  ASSERT_EQ(plain.rc, 0) << plain.err;
+  EXPECT_EQ(plain.out, "9906 1917\n");
+  const std::string folder = fs::path(json).parent_path().string();
+  const CliRun bos =
+      run("tokenize --bos --tokenizer " + quote(folder) + " --text ' Hello, world!'");
+  ASSERT_EQ(bos.rc, 0) << bos.err;
+  EXPECT_EQ(bos.out, "128000 22691 11 1917 0\n");
+  PPLUG_REQUIRE_SHARED(gguf, "gguf-vocab/ggml-vocab-gpt-2.gguf");
+  const CliRun g = run("tokenize --tokenizer " + quote(gguf) + " --text 'Hello world'");
+  ASSERT_EQ(g.rc, 0) << g.err;
+  EXPECT_EQ(g.out, "15496 995\n");
+  const CliRun bad = run("tokenize --tokenizer " + quote(dir_ + "/history.json") + " --text x");
+  EXPECT_NE(bad.rc, 0);
+  EXPECT_NE(bad.err.find("history.json"), std::string::npos) << bad.err;
+}
+
 TEST_F(PluginCliTest, GeneratePrintIdsGolden) {
   const CliRun r = run("generate " + base_args() +
                        "--prompt 'Once upon a time' --max-new-tokens 20 --print-ids");
