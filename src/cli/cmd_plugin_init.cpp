@@ -82,8 +82,7 @@ void register_plugin_init(CLI::App& app) {
   cmd->add_option("--seed", args->seed, "Seed of the random initial weights")
       ->capture_default_str();
   cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
-  cmd->add_option("--dtype", args->dtype, kDtypeHelp)
-      ->capture_default_str();
+  cmd->add_option("--dtype", args->dtype, kDtypeHelp)->capture_default_str();
   cmd->callback([args] { run_plugin_init(*args); });
 }
 

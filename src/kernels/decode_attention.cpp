@@ -13,12 +13,9 @@
 namespace pplug::kernels {
 namespace {
 
-inline float to_float(float v) { return v; }
-inline float to_float(uint16_t v) { return bf16_to_float(v); }
-
 template <typename T>
 void axpy_portable(float a, const T* v, int64_t n, float* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] += a * to_float(v[i]);
+  for (int64_t i = 0; i < n; ++i) out[i] += a * detail::widen(v[i]);
 }
 
 // One (row, head): scores over the visible slots, softmax, weighted sum of values.

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 
+#include "kernels/weight_type.h"
+
 #define PPLUG_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 namespace pplug::kernels::avx2 {
@@ -26,9 +28,7 @@ PPLUG_AVX2 inline __m256 load8(const Half* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 PPLUG_AVX2 inline float widen1(float v) { return v; }
-PPLUG_AVX2 inline float widen1(uint16_t v) {
-  return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(v) << 16)));
-}
+PPLUG_AVX2 inline float widen1(uint16_t v) { return bf16_to_float(v); }
 PPLUG_AVX2 inline float widen1(Half v) { return _cvtsh_ss(v.bits); }
 
 PPLUG_AVX2 inline float hsum(__m256 v) {
