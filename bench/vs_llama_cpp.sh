@@ -5,8 +5,9 @@
 #
 # LLAMA_CPP_BUILD_BIN: the bin/ folder of a llama.cpp build made outside this repo (llama-bench,
 #   llama-quantize). MODEL.bin: a llama2.c checkpoint (`pplug random-model ...`); its GGUF copies
-#   MODEL-TYPE.gguf must exist beside it: bench/llama2c_to_gguf.py makes MODEL-f32.gguf, and
-#   `llama-quantize MODEL-f32.gguf MODEL-q8_0.gguf Q8_0` (BF16, F16, Q4_0 likewise) the rest.
+#   MODEL-TYPE.gguf must exist beside it: `pplug convert --model MODEL.bin --out MODEL-TYPE.gguf
+#   --dtype TYPE` makes each (byte-identical to llama-quantize --pure), and `llama-quantize
+#   MODEL-f32.gguf MODEL-q4_0.gguf Q4_0` makes llama.cpp's default Q4_0 mix (Q6_K head).
 # TYPES: default "f32 bf16 f16 q8_0 q4_0"; a type TYPE-SUFFIX (e.g. q4_0-pure, a file quantized
 #   with llama-quantize --pure, which keeps the output head in Q4_0 too) runs pplug at TYPE. Environment: THREADS ("1 2"), PP (64), TG (64),
 #   REPS (3), PPLUG (build/bin/pplug), PPLUG_KERNELS (caps pplug's kernels, e.g. avx2), and

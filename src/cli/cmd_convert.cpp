@@ -1,4 +1,6 @@
-// pplug convert: llama2.c checkpoint -> Hugging Face folder.
+// pplug convert: any model pplug reads -> an HF folder, a GGUF file (optionally quantized) or a
+// llama2.c checkpoint.
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -7,29 +9,82 @@
 #include "pplug/model_io.h"
 
 namespace pplug::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string format_of(const std::string& requested, const std::string& out) {
+  if (!requested.empty()) return requested;
+  const std::string ext = fs::path(out).extension().string();
+  if (ext == ".gguf") return "gguf";
+  if (ext == ".bin") return "llama2c";
+  return "hf";
+}
+
+}  // namespace
 
 void register_convert(CLI::App& app) {
   struct Args {
-    std::string model, out, tokenizer;
+    std::string model, out, tokenizer, format, dtype;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("convert", "Convert a llama2.c checkpoint to an HF folder");
-  cmd->add_option("--model", args->model, "llama2.c version-0 .bin")->required();
-  cmd->add_option("--out", args->out, "Output folder")->required();
+  auto* cmd = app.add_subcommand(
+      "convert",
+      "Convert a model to an HF folder, a GGUF file (f32/f16/bf16/q8_0/q4_0) or a "
+      "llama2.c checkpoint");
+  cmd->add_option("--model", args->model,
+                  "Any model pplug loads: llama2.c .bin, HF folder or GGUF file")
+      ->required();
+  cmd->add_option("--out", args->out,
+                  "Output: a folder (HF), a .gguf file or a .bin file (llama2.c); an existing "
+                  "file is replaced atomically")
+      ->required();
+  cmd->add_option("--format", args->format, "hf, gguf or llama2c (default: from --out's extension)")
+      ->check(CLI::IsMember({"hf", "gguf", "llama2c"}));
+  cmd->add_option("--dtype", args->dtype,
+                  "GGUF only: how matrices and the token embedding are stored: f32 (default), "
+                  "f16, bf16, q8_0 or q4_0 (llama.cpp's block layouts; rows not a multiple of 32 "
+                  "long fall back to f16)")
+      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0"}));
   cmd->add_option("--tokenizer", args->tokenizer,
-                  "Tokenizer to copy in: SentencePiece .model or tokenizer.json (or its folder; a "
-                  "GGUF vocab cannot be copied) (default: the .model beside --model)");
+                  "Tokenizer to put in: for HF, a SentencePiece .model or tokenizer.json (or its "
+                  "folder); for GGUF, a SentencePiece .model or a GGUF with a SentencePiece "
+                  "vocabulary (default: the model's own, when it has one of those)");
   cmd->callback([args] {
-    const auto raw = read_llama2c(args->model);
+    const std::string format = format_of(args->format, args->out);
+    if (!args->dtype.empty() && format != "gguf") {
+      throw InvalidArgument("--dtype " + args->dtype +
+                            ": only GGUF output is stored quantized or "
+                            "in half precision (" +
+                            format + " is written in float32)");
+    }
+    const RawModel raw = read_model(args->model);
+    if (!raw.quantized_type.empty() && format != "gguf") {
+      std::cerr << "pplug: note: " << args->model << " is " << raw.quantized_type
+                << "; writing its dequantized float32 weights\n";
+    }
     std::string tok = args->tokenizer;
-    if (tok.empty()) {
+    if (tok.empty() && format != "llama2c") {
       try {
         tok = find_tokenizer(args->model);
       } catch (const FormatError& e) {
         std::cerr << "pplug: warning: no tokenizer copied: " << e.what() << "\n";
       }
+      const std::string ext = fs::path(tok).extension().string();
+      if (format == "gguf" && !tok.empty() && (ext == ".json" || fs::is_directory(tok))) {
+        std::cerr << "pplug: warning: " << tok
+                  << " is not copied: only SentencePiece vocabularies go into GGUF files yet; "
+                     "pass --tokenizer when loading the GGUF\n";
+        tok.clear();
+      }
     }
-    save_hf_model(raw, args->out, tok);
+    if (format == "gguf") {
+      save_gguf_model(raw, args->out, args->dtype.empty() ? "f32" : args->dtype, tok);
+    } else if (format == "llama2c") {
+      save_llama2c(dequantized(raw), args->out);
+    } else {
+      save_hf_model(dequantized(raw), args->out, tok);
+    }
     std::cout << "wrote " << args->out << "\n";
   });
 }

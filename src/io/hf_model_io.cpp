@@ -4,8 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 
+#include "io/gguf_metadata.h"
 #include "io/llama2c_probe.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"
@@ -17,6 +19,15 @@ namespace pplug {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A GGUF file by its magic (the extension is not required).
+bool is_gguf_file(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return false;
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {0};
+  return in.read(magic, 4) && std::string(magic, 4) == "GGUF";
+}
 
 std::vector<std::string> files_with_extension(const fs::path& dir, const std::string& ext) {
   std::vector<std::string> out;
@@ -188,6 +199,15 @@ RawModel random_model(const LlamaConfig& config, uint64_t seed, double init_std)
 
 std::string find_tokenizer(const std::string& model_path) {
   const fs::path p(model_path);
+  if (is_gguf_file(model_path)) {
+    const auto meta = detail::read_gguf_metadata(model_path);
+    if (meta.find("tokenizer.ggml.tokens") == nullptr) {
+      throw FormatError(model_path +
+                        ": the GGUF file holds no vocabulary (tokenizer.ggml.tokens); "
+                        "pass the tokenizer path");
+    }
+    return model_path;
+  }
   if (fs::is_directory(p)) {
     // tokenizer.model first: folders that loaded before tokenizer.json was read keep their
     // tokenizer (Tokenizer(folder) itself prefers tokenizer.json, as HF transformers does).
@@ -207,11 +227,11 @@ std::string find_tokenizer(const std::string& model_path) {
                        "; or pass the tokenizer path");
 }
 
-LoadedModel load_model(const std::string& path, const ModelLoadOptions& options) {
+RawModel read_model(const std::string& path, std::string* weights_path_out) {
   const fs::path p(path);
   if (!fs::exists(p)) throw FormatError(path + ": no such file or folder");
-  RawModel raw;
   std::string weights_path = path;
+  RawModel raw;
   if (fs::is_directory(p)) {
     if (fs::exists(p / "config.json")) {
       raw = read_hf_model(path);
@@ -230,13 +250,27 @@ LoadedModel load_model(const std::string& path, const ModelLoadOptions& options)
       weights_path = checkpoints.front();
       raw = read_llama2c(weights_path);
     }
+  } else if (is_gguf_file(path)) {
+    raw = read_gguf_model(path);
   } else {
     raw = read_llama2c(path);
+  }
+  if (weights_path_out != nullptr) *weights_path_out = weights_path;
+  return raw;
+}
+
+LoadedModel load_model(const std::string& path, const ModelLoadOptions& options) {
+  std::string weights_path;
+  RawModel raw = read_model(path, &weights_path);
+  // Quantized weights are used as stored unless another storage type is asked for.
+  std::string weight_type = options.weight_type.empty() ? raw.stored_type : options.weight_type;
+  if (!raw.quantized_type.empty() && weight_type != raw.quantized_type) {
+    raw = dequantized(std::move(raw));
   }
   LoadedModel out;
   out.weights_path = weights_path;
   out.model = std::make_shared<const LlamaModel>(raw.config, raw.weights, options.dtype,
-                                                 weights_path, options.weight_type);
+                                                 weights_path, weight_type);
   if (options.load_tokenizer) {
     const std::string tok =
         options.tokenizer_path.empty() ? find_tokenizer(path) : options.tokenizer_path;

@@ -6,27 +6,13 @@
 #include <unordered_map>
 
 #include "io/llama2c_probe.h"
+#include "io/rope_layout.h"
 #include "kernels/weight_arena.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"
 #include "util/file_io.h"
 
 namespace pplug {
-namespace {
-
-// llama2.c (Meta layout) rotates interleaved pairs (x[2i], x[2i+1]) of each head; HF rotates
-// (x[i], x[i + hd/2]). Reordering the output rows of wq/wk converts one layout to the other.
-void interleaved_to_halves_into(const torch::Tensor& w, int64_t heads, const torch::Tensor& out) {
-  const int64_t rows = w.size(0), cols = w.size(1), hd = rows / heads;
-  out.view({heads, 2, hd / 2, cols}).copy_(w.view({heads, hd / 2, 2, cols}).transpose(1, 2));
-}
-
-torch::Tensor halves_to_interleaved(const torch::Tensor& w, int64_t heads) {
-  const int64_t rows = w.size(0), cols = w.size(1), hd = rows / heads;
-  return w.view({heads, 2, hd / 2, cols}).transpose(1, 2).reshape({rows, cols});
-}
-
-}  // namespace
 
 bool detail::is_llama2c_checkpoint(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
@@ -121,12 +107,12 @@ RawModel read_llama2c(const std::string& path) {
   auto scratch = at::empty({d, d}, at::kFloat);  // one layer of wq or wk before the permutation
   for (int64_t i = 0; i < L; ++i) {
     read_into(scratch);
-    interleaved_to_halves_into(scratch, c.num_attention_heads, qkv[i].narrow(0, 0, d));
+    detail::interleaved_to_halves_into(scratch, c.num_attention_heads, qkv[i].narrow(0, 0, d));
   }
   for (int64_t i = 0; i < L; ++i) {
     auto wk = scratch.narrow(0, 0, kv);
     read_into(wk);
-    interleaved_to_halves_into(wk, c.num_key_value_heads, qkv[i].narrow(0, d, kv));
+    detail::interleaved_to_halves_into(wk, c.num_key_value_heads, qkv[i].narrow(0, d, kv));
   }
   for (int64_t i = 0; i < L; ++i) read_into(qkv[i].narrow(0, d + kv, kv));
   for (int64_t i = 0; i < L; ++i) wo.push_back(read_matrix(d, d));
@@ -172,7 +158,7 @@ void save_llama2c(const RawModel& model, const std::string& path) {
   auto per_layer = [&](const std::string& suffix, int64_t heads) {
     for (int64_t i = 0; i < L; ++i) {
       auto t = get("model.layers." + std::to_string(i) + "." + suffix);
-      parts.push_back(heads > 0 ? halves_to_interleaved(t, heads).contiguous() : t);
+      parts.push_back(heads > 0 ? detail::halves_to_interleaved(t, heads).contiguous() : t);
     }
   };
   per_layer("input_layernorm.weight", 0);

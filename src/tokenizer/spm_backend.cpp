@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "pplug/error.h"
+#include "tokenizer/gguf_spm_vocab.h"
 #include "tokenizer/spm_shim_api.h"
 #include "tokenizer/tokenizer_backend.h"
 
@@ -16,6 +17,7 @@ namespace {
 // The shim's entry points, resolved once per process.
 struct ShimApi {
   pplug_spm_load_fn load = nullptr;
+  pplug_spm_load_serialized_fn load_serialized = nullptr;
   pplug_spm_free_fn free = nullptr;
   pplug_spm_encode_fn encode = nullptr;
   pplug_spm_decode_fn decode = nullptr;
@@ -81,6 +83,7 @@ const ShimApi& shim() {
     }
     try {
       resolve(lib, "pplug_spm_load", &api.load);
+      resolve(lib, "pplug_spm_load_serialized", &api.load_serialized);
       resolve(lib, "pplug_spm_free", &api.free);
       resolve(lib, "pplug_spm_encode", &api.encode);
       resolve(lib, "pplug_spm_decode", &api.decode);
@@ -99,9 +102,15 @@ const ShimApi& shim() {
 
 class SpmBackend final : public TokenizerBackend {
  public:
-  explicit SpmBackend(const std::string& path) : api_(&shim()), path_(path) {
+  // `serialized` empty: the model is the file at `path`; else the ModelProto bytes given, which
+  // `path` names in messages.
+  SpmBackend(const std::string& path, const std::string& serialized) : api_(&shim()), path_(path) {
     char err[1024] = {0};
-    if (api_->load(path.c_str(), &handle_, err, sizeof(err)) != 0) {
+    const int status = serialized.empty()
+                           ? api_->load(path.c_str(), &handle_, err, sizeof(err))
+                           : api_->load_serialized(serialized.data(), serialized.size(), &handle_,
+                                                   err, sizeof(err));
+    if (status != 0) {
       handle_ = nullptr;
       throw FormatError(path + ": not a SentencePiece model: " + err);
     }
@@ -194,7 +203,11 @@ class SpmBackend final : public TokenizerBackend {
 }  // namespace
 
 std::unique_ptr<TokenizerBackend> make_spm_backend(const std::string& path) {
-  return std::make_unique<SpmBackend>(path);
+  return std::make_unique<SpmBackend>(path, "");
+}
+
+std::unique_ptr<TokenizerBackend> make_spm_backend_from_gguf(const GgufMetadata& meta) {
+  return std::make_unique<SpmBackend>(meta.path, serialize_spm_model(spm_model_from_gguf(meta)));
 }
 
 }  // namespace pplug::detail

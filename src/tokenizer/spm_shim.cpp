@@ -44,6 +44,24 @@ PPLUG_SHIM_EXPORT int pplug_spm_load(const char* path, void** handle, char* err,
   }
 }
 
+PPLUG_SHIM_EXPORT int pplug_spm_load_serialized(const char* data, size_t len, void** handle,
+                                                char* err, size_t errlen) {
+  try {
+    auto* sp = new sentencepiece::SentencePieceProcessor();
+    const auto status = sp->LoadFromSerializedProto(std::string_view(data, len));
+    if (!status.ok()) {
+      set_error(err, errlen, status.ToString());
+      delete sp;
+      return 1;
+    }
+    *handle = sp;
+    return 0;
+  } catch (const std::exception& e) {
+    set_error(err, errlen, e.what());
+    return 1;
+  }
+}
+
 PPLUG_SHIM_EXPORT void pplug_spm_free(void* handle) { delete processor(handle); }
 
 PPLUG_SHIM_EXPORT int pplug_spm_encode(void* handle, const char* text, size_t len, int** ids,

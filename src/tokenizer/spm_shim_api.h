@@ -11,6 +11,9 @@ extern "C" {
 
 // Every call that can fail returns 0 on success and writes a message into err (size errlen).
 typedef int (*pplug_spm_load_fn)(const char* path, void** handle, char* err, size_t errlen);
+// Loads a model from the bytes of a serialized ModelProto (a .model file's contents).
+typedef int (*pplug_spm_load_serialized_fn)(const char* data, size_t len, void** handle, char* err,
+                                            size_t errlen);
 typedef void (*pplug_spm_free_fn)(void* handle);
 typedef int (*pplug_spm_encode_fn)(void* handle, const char* text, size_t len, int** ids, size_t* n,
                                    char* err, size_t errlen);

@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "io/gguf_metadata.h"
 #include "pplug/error.h"
+#include "tokenizer/gguf_spm_vocab.h"
 #include "tokenizer/tokenizer_backend.h"
 
 namespace pplug {
@@ -70,8 +72,12 @@ std::unique_ptr<detail::TokenizerBackend> make_backend(const Resolved& r) {
     case Kind::kSentencePiece:
       return detail::make_spm_backend(r.file);
     case Kind::kHfJson:
-    case Kind::kGguf:
       return detail::make_hf_backend(r.file);
+    case Kind::kGguf: {
+      const auto meta = detail::read_gguf_metadata(r.file);
+      if (detail::is_gguf_spm_vocab(meta)) return detail::make_spm_backend_from_gguf(meta);
+      return detail::make_hf_backend(r.file);
+    }
     case Kind::kUnknown:
       break;
   }

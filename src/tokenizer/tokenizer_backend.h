@@ -8,6 +8,8 @@
 
 namespace pplug::detail {
 
+struct GgufMetadata;
+
 class TokenizerBackend {
  public:
   virtual ~TokenizerBackend() = default;
@@ -29,6 +31,9 @@ class TokenizerBackend {
 // A SentencePiece model file, through the dlopen'ed shim (spm_backend.cpp). Throws FormatError
 // naming `path` when the file is not one.
 std::unique_ptr<TokenizerBackend> make_spm_backend(const std::string& path);
+// A GGUF file's SentencePiece vocabulary (tokenizer.ggml.model "llama" or "t5"), run by
+// sentencepiece itself (tokenizer/gguf_spm_vocab.h). Throws FormatError naming the file.
+std::unique_ptr<TokenizerBackend> make_spm_backend_from_gguf(const GgufMetadata& meta);
 // A tokenizer.json file or a GGUF vocabulary (.gguf), through pplug::hf::HfTokenizer
 // (hf_backend.cpp). Throws FormatError naming the file.
 std::unique_ptr<TokenizerBackend> make_hf_backend(const std::string& path);

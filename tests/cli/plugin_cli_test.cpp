@@ -213,6 +213,35 @@ TEST_F(PluginCliTest, PluginForAnotherModelIsRefused) {
   EXPECT_FALSE(fs::exists(dir_ + "/y.safetensors"));
 }
 
+// A GGUF file converted from the model holds the same weights, so the plug-in made for the
+// llama2.c file runs on it unchanged (same fingerprint), and gives the same output; a Q8_0 copy
+// is another model, which the plug-in refuses by fingerprint.
+TEST_F(PluginCliTest, ConvertedGgufRunsThePluginOfItsSource) {
+  const std::string gguf = dir_ + "/model.gguf";
+  const CliRun converted = run("convert --model " + quote(model_) + " --out " + quote(gguf));
+  ASSERT_EQ(converted.rc, 0) << converted.err;
+  const std::string tail =
+      "--threads 1 --plugin " + quote(plugin_) + " --max-new-tokens 12 --print-ids --history " +
+      quote(dir_ + "/history.json") + " --prompt 'What is the score of this review? review: a dog'";
+  const CliRun from_bin = run("generate --model " + quote(model_) + " " + tail);
+  const CliRun from_gguf = run("generate --model " + quote(gguf) + " " + tail);
+  ASSERT_EQ(from_bin.rc, 0) << from_bin.err;
+  ASSERT_EQ(from_gguf.rc, 0) << from_gguf.err;
+  EXPECT_EQ(from_gguf.out, from_bin.out);
+
+  const std::string q8 = dir_ + "/model-q8.gguf";
+  ASSERT_EQ(run("convert --model " + quote(model_) + " --out " + quote(q8) + " --dtype q8_0").rc,
+            0);
+  const CliRun refused = run("generate --model " + quote(q8) + " " + tail);
+  EXPECT_EQ(refused.rc, 1);
+  EXPECT_NE(refused.err.find("trained for LLM"), std::string::npos) << refused.err;
+  // --dtype is only for GGUF output.
+  const CliRun wrong = run("convert --model " + quote(model_) + " --out " + quote(dir_ + "/hf_q8") +
+                           " --dtype q8_0");
+  EXPECT_NE(wrong.rc, 0);
+  EXPECT_NE(wrong.err.find("--dtype q8_0"), std::string::npos) << wrong.err;
+}
+
 TEST_F(PluginCliTest, BertEncoderFolder) {
   const std::string bert = testing::tiny_bert_dir("cli_bert");
   if (bert.empty()) GTEST_SKIP() << "../shared/models/bert-base-uncased-vocab is absent";

@@ -196,7 +196,8 @@ TEST(TokenizerFormats, GgufGpt2VocabularyLoads) {
 }
 
 TEST(TokenizerFormats, GgufOfAnotherModelTypeIsRefused) {
-  PPLUG_REQUIRE_SHARED(gguf, "gguf-vocab/ggml-vocab-llama-spm.gguf");
+  // WordPiece ("bert") GGUF vocabularies are not read yet.
+  PPLUG_REQUIRE_SHARED(gguf, "gguf-vocab/ggml-vocab-bert-bge.gguf");
   const std::string what = error_of<FormatError>([&] { Tokenizer tok(gguf); });
   EXPECT_NE(what.find(gguf), std::string::npos) << what;
   EXPECT_NE(what.find("tokenizer.ggml.model"), std::string::npos) << what;
@@ -272,6 +273,38 @@ TEST(TokenizerFormats, BadPathsAndUnknownKindsNameThePath) {
   std::ofstream(dir + "/tok") << R"({"version": "1.0"})";
   what = error_of<FormatError>([&] { Tokenizer tok(dir + "/tok"); });
   EXPECT_NE(what.find("\"model\""), std::string::npos) << what;
+}
+
+}  // namespace
+}  // namespace pplug
+
+namespace pplug {
+namespace {
+
+// llama.cpp's Llama SentencePiece vocabulary (GGUF, tokenizer.ggml.model "llama") runs through
+// sentencepiece itself and must tokenize as the Llama 2 tokenizer.model it was made from.
+TEST(TokenizerFormats, LlamaSpmGgufVocabularyTokenizesAsTheLlama2Model) {
+  PPLUG_REQUIRE_SHARED(gguf, "gguf-vocab/ggml-vocab-llama-spm.gguf");
+  PPLUG_REQUIRE_SHARED(model, "llama2-tokenizer/tokenizer.model");
+  PPLUG_REQUIRE_SHARED(inputs, "llama3-tokenizer/tests.inp");
+  const Tokenizer from_gguf(gguf);
+  const Tokenizer reference(model);
+  ASSERT_EQ(from_gguf.vocab_size(), reference.vocab_size());
+  EXPECT_EQ(from_gguf.bos_id(), reference.bos_id());
+  EXPECT_EQ(from_gguf.eos_id(), reference.eos_id());
+  EXPECT_EQ(from_gguf.unk_id(), reference.unk_id());
+  const auto cases = read_cases(inputs);
+  ASSERT_GT(cases.size(), 40u);
+  for (const auto& c : cases) {
+    const auto want = reference.encode(c.text, true);
+    EXPECT_EQ(from_gguf.encode(c.text, true), want) << c.text;
+    EXPECT_EQ(from_gguf.decode(want), reference.decode(want)) << c.text;
+  }
+  for (int id : {0, 1, 2, 3, 259, 13, 31999}) {
+    EXPECT_EQ(from_gguf.id_to_piece(id), reference.id_to_piece(id)) << id;
+    EXPECT_EQ(from_gguf.is_byte(id), reference.is_byte(id)) << id;
+    EXPECT_EQ(from_gguf.is_control(id), reference.is_control(id)) << id;
+  }
 }
 
 }  // namespace

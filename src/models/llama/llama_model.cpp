@@ -59,6 +59,41 @@ class WeightTable {
     }
     return out;
   }
+  // Like fused(), but stored as `type` (kernels::storage_type_for): parts already in that
+  // layout (uint8 block rows, as a GGUF file holds them) are copied as they are, float parts
+  // are converted.
+  torch::Tensor fused_packed(const std::vector<std::pair<std::string, int64_t>>& parts,
+                             int64_t cols, kernels::WeightType type) {
+    const auto stored = kernels::storage_type_for(type, cols);
+    std::vector<torch::Tensor> packed;
+    int64_t rows = 0;
+    for (const auto& [name, part_rows] : parts) {
+      const auto it = table_.find(name);
+      if (it != table_.end() && it->second.scalar_type() == at::kByte) {
+        if (!kernels::is_block_quantized(stored)) {
+          throw FormatError(source_ + ": tensor '" + name +
+                            "' holds quantized bytes, but rows of " + std::to_string(cols) +
+                            " weights are not whole blocks of 32");
+        }
+        packed.push_back(find(name, {part_rows, kernels::row_bytes(stored, cols)}));
+      } else {
+        packed.push_back(kernels::pack_weight(find(name, {part_rows, cols}).detach(), stored).data);
+      }
+      rows += part_rows;
+    }
+    auto out = arena_.empty({rows, packed[0].size(1)}, packed[0].scalar_type());
+    int64_t offset = 0;
+    for (const auto& t : packed) {
+      out.narrow(0, offset, t.size(0)).copy_(t);
+      offset += t.size(0);
+    }
+    return out;
+  }
+  // True when `name` is given as uint8 block rows.
+  bool is_packed(const std::string& name) const {
+    const auto it = table_.find(name);
+    return it != table_.end() && it->second.scalar_type() == at::kByte;
+  }
 
  private:
   const torch::Tensor& find(const std::string& name, const std::vector<int64_t>& shape) const {
@@ -162,9 +197,22 @@ LlamaModel::LlamaModel(LlamaConfig config,
     throw InvalidArgument(source + ": unknown weight type '" + weight_type +
                           "' (expected f32, bf16, f16, q8_0 or q4_0)");
   }
-  // Built in the compute dtype first; re-packed below once the fingerprint is taken.
+  // Built in the compute dtype first; re-packed below once the fingerprint is taken. Weights
+  // that arrive already quantized (uint8 block rows) are kept as they are instead.
   matrix_type_ = static_cast<uint8_t>(dtype == torch::kBFloat16 ? kernels::WeightType::kBF16
                                                                 : kernels::WeightType::kF32);
+  bool prequantized = false;
+  for (const auto& [name, tensor] : weights) {
+    if (tensor.scalar_type() != at::kByte) continue;
+    if (!kernels::is_block_quantized(matrix_type)) {
+      throw InvalidArgument(source + ": tensor '" + name +
+                            "' holds quantized bytes; weight_type must name their layout "
+                            "(q8_0 or q4_0), not '" +
+                            kernels::weight_type_name(matrix_type) + "'");
+    }
+    prequantized = true;
+  }
+  if (prequantized) matrix_type_ = static_cast<uint8_t>(matrix_type);
   const int64_t d = config_.hidden_size, hd = config_.head_dim();
   const int64_t q_dim = config_.num_attention_heads * hd, kv_dim = config_.kv_dim();
   const int64_t hidden = config_.intermediate_size, vocab = config_.vocab_size;
@@ -173,26 +221,36 @@ LlamaModel::LlamaModel(LlamaConfig config,
       vocab * d * (config_.tie_word_embeddings ? 1 : 2) + per_layer * config_.num_hidden_layers;
   WeightTable w(weights, source, static_cast<size_t>(matrices) * c10::elementSize(dtype));
 
+  if (w.is_packed("model.embed_tokens.weight")) {
+    throw InvalidArgument(source + ": the token embedding must be given as floats");
+  }
   embed_tokens_ = w.matrix("model.embed_tokens.weight", vocab, d, dtype);
   final_norm_ = w.vector("model.norm.weight", d, dtype);
+  // Layer matrices: in the compute dtype, or kept as given when they arrive quantized.
+  auto matrix = [&](const std::vector<std::pair<std::string, int64_t>>& parts, int64_t cols) {
+    return prequantized ? w.fused_packed(parts, cols, matrix_type) : w.fused(parts, cols, dtype);
+  };
   if (config_.tie_word_embeddings) {
-    lm_head_ = embed_tokens_;
+    lm_head_ =
+        prequantized
+            ? kernels::pack_weight(embed_tokens_, kernels::storage_type_for(matrix_type, d)).data
+            : embed_tokens_;
   } else {
-    lm_head_ = w.matrix("lm_head.weight", vocab, d, dtype);
+    lm_head_ = matrix({{"lm_head.weight", vocab}}, d);
   }
   for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     Layer layer;
     layer.attn_norm = w.vector(p + "input_layernorm.weight", d, dtype);
     layer.ffn_norm = w.vector(p + "post_attention_layernorm.weight", d, dtype);
-    layer.w_qkv = w.fused({{p + "self_attn.q_proj.weight", q_dim},
-                           {p + "self_attn.k_proj.weight", kv_dim},
-                           {p + "self_attn.v_proj.weight", kv_dim}},
-                          d, dtype);
-    layer.w_o = w.matrix(p + "self_attn.o_proj.weight", d, q_dim, dtype);
-    layer.w_gate_up = w.fused(
-        {{p + "mlp.gate_proj.weight", hidden}, {p + "mlp.up_proj.weight", hidden}}, d, dtype);
-    layer.w_down = w.matrix(p + "mlp.down_proj.weight", d, hidden, dtype);
+    layer.w_qkv = matrix({{p + "self_attn.q_proj.weight", q_dim},
+                          {p + "self_attn.k_proj.weight", kv_dim},
+                          {p + "self_attn.v_proj.weight", kv_dim}},
+                         d);
+    layer.w_o = matrix({{p + "self_attn.o_proj.weight", d}}, q_dim);
+    layer.w_gate_up =
+        matrix({{p + "mlp.gate_proj.weight", hidden}, {p + "mlp.up_proj.weight", hidden}}, d);
+    layer.w_down = matrix({{p + "mlp.down_proj.weight", d}}, hidden);
     layer.attn_norm_f32 = layer.attn_norm.to(at::kFloat).contiguous();
     layer.ffn_norm_f32 = layer.ffn_norm.to(at::kFloat).contiguous();
     layers_.push_back(std::move(layer));

@@ -1,0 +1,417 @@
+// GGUF files of the llama architecture (llama.cpp's layout): reading into a RawModel (HF names
+// and RoPE layout), and writing one llama.cpp runs. See docs/formats.md, "GGUF".
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+
+#include "io/gguf_metadata.h"
+#include "io/gguf_writer.h"
+#include "io/rope_layout.h"
+#include "kernels/packed_weight.h"
+#include "pplug/error.h"
+#include "pplug/model_io.h"
+#include "tokenizer/gguf_spm_vocab.h"
+#include "util/file_io.h"
+
+namespace pplug {
+namespace {
+
+namespace fs = std::filesystem;
+using detail::GgmlType;
+using kernels::WeightType;
+
+// A layer tensor's GGUF name suffix and HF name suffix, and which RoPE heads permute it
+// (0: none, 1: query heads, 2: key/value heads).
+struct LayerTensor {
+  const char* gguf;
+  const char* hf;
+  int rope;
+};
+constexpr LayerTensor kLayerTensors[] = {
+    {"attn_norm.weight", "input_layernorm.weight", 0},
+    {"attn_q.weight", "self_attn.q_proj.weight", 1},
+    {"attn_k.weight", "self_attn.k_proj.weight", 2},
+    {"attn_v.weight", "self_attn.v_proj.weight", 0},
+    {"attn_output.weight", "self_attn.o_proj.weight", 0},
+    {"ffn_norm.weight", "post_attention_layernorm.weight", 0},
+    {"ffn_gate.weight", "mlp.gate_proj.weight", 0},
+    {"ffn_up.weight", "mlp.up_proj.weight", 0},
+    {"ffn_down.weight", "mlp.down_proj.weight", 0},
+};
+
+struct NamePair {
+  std::string gguf, hf;
+  int64_t rope_heads = 0;  // 0: not permuted
+};
+
+std::vector<NamePair> tensor_names(const LlamaConfig& c) {
+  std::vector<NamePair> out{{"token_embd.weight", "model.embed_tokens.weight"}};
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string g = "blk." + std::to_string(i) + ".";
+    const std::string h = "model.layers." + std::to_string(i) + ".";
+    for (const auto& t : kLayerTensors) {
+      const int64_t heads = t.rope == 1   ? c.num_attention_heads
+                            : t.rope == 2 ? c.num_key_value_heads
+                                          : 0;
+      out.push_back({g + t.gguf, h + t.hf, heads});
+    }
+  }
+  out.push_back({"output_norm.weight", "model.norm.weight"});
+  if (!c.tie_word_embeddings) out.push_back({"output.weight", "lm_head.weight"});
+  return out;
+}
+
+// The pplug weight type of a ggml type id, false for the ones pplug does not hold.
+bool weight_type_of(uint32_t ggml, WeightType* out) {
+  switch (static_cast<GgmlType>(ggml)) {
+    case GgmlType::kF32:
+      *out = WeightType::kF32;
+      return true;
+    case GgmlType::kF16:
+      *out = WeightType::kF16;
+      return true;
+    case GgmlType::kBF16:
+      *out = WeightType::kBF16;
+      return true;
+    case GgmlType::kQ8_0:
+      *out = WeightType::kQ8_0;
+      return true;
+    case GgmlType::kQ4_0:
+      *out = WeightType::kQ4_0;
+      return true;
+  }
+  return false;
+}
+
+GgmlType ggml_type_of(WeightType type) {
+  switch (type) {
+    case WeightType::kF32:
+      return GgmlType::kF32;
+    case WeightType::kF16:
+      return GgmlType::kF16;
+    case WeightType::kBF16:
+      return GgmlType::kBF16;
+    case WeightType::kQ8_0:
+      return GgmlType::kQ8_0;
+    case WeightType::kQ4_0:
+      return GgmlType::kQ4_0;
+  }
+  return GgmlType::kF32;
+}
+
+// llama.cpp's general.file_type (LLAMA_FTYPE_*) of a file whose matrices are `type`.
+uint32_t file_type_of(WeightType type) {
+  switch (type) {
+    case WeightType::kF32:
+      return 0;
+    case WeightType::kF16:
+      return 1;
+    case WeightType::kQ4_0:
+      return 2;
+    case WeightType::kQ8_0:
+      return 7;
+    case WeightType::kBF16:
+      return 32;
+  }
+  return 0;
+}
+
+class MetaReader {
+ public:
+  explicit MetaReader(const detail::GgufMetadata& meta) : meta_(meta) {}
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    throw FormatError(meta_.path + ": " + key + ": " + what);
+  }
+  int64_t integer(const std::string& key, const int64_t* fallback = nullptr) const {
+    const auto* v = meta_.find(key);
+    if (v == nullptr) {
+      if (fallback != nullptr) return *fallback;
+      fail(key, "missing");
+    }
+    if (v->type == detail::GgufType::kString || v->type == detail::GgufType::kArray ||
+        v->type == detail::GgufType::kFloat32 || v->type == detail::GgufType::kFloat64) {
+      fail(key, "expected an integer");
+    }
+    return v->integer;
+  }
+  double real(const std::string& key, double fallback) const {
+    const auto* v = meta_.find(key);
+    if (v == nullptr) return fallback;
+    if (v->type != detail::GgufType::kFloat32 && v->type != detail::GgufType::kFloat64) {
+      fail(key, "expected a float");
+    }
+    return v->real;
+  }
+  std::string text(const std::string& key) const {
+    const auto* v = meta_.find(key);
+    if (v == nullptr) fail(key, "missing");
+    if (v->type != detail::GgufType::kString) fail(key, "expected a string");
+    return v->text;
+  }
+
+ private:
+  const detail::GgufMetadata& meta_;
+};
+
+LlamaConfig config_from(const detail::GgufMetadata& meta) {
+  const MetaReader m(meta);
+  const std::string arch = m.text("general.architecture");
+  if (arch != "llama") {
+    m.fail("general.architecture", "\"" + arch + "\" is not supported (pplug reads \"llama\")");
+  }
+  const std::string p = "llama.";
+  if (const auto* scaling = meta.find(p + "rope.scaling.type")) {
+    if (scaling->type != detail::GgufType::kString || scaling->text != "none") {
+      m.fail(p + "rope.scaling.type",
+             "\"" + scaling->text + "\": RoPE scaling is not supported yet");
+    }
+  }
+  LlamaConfig c;
+  c.hidden_size = m.integer(p + "embedding_length");
+  c.intermediate_size = m.integer(p + "feed_forward_length");
+  c.num_hidden_layers = m.integer(p + "block_count");
+  c.num_attention_heads = m.integer(p + "attention.head_count");
+  c.num_key_value_heads = m.integer(p + "attention.head_count_kv", &c.num_attention_heads);
+  c.max_position_embeddings = m.integer(p + "context_length");
+  c.rms_norm_eps = m.real(p + "attention.layer_norm_rms_epsilon", 1e-5);
+  c.rope_theta = m.real(p + "rope.freq_base", 10000.0);
+  const int64_t bos = 1, eos = 2;
+  c.bos_token_id = m.integer("tokenizer.ggml.bos_token_id", &bos);
+  c.eos_token_id = m.integer("tokenizer.ggml.eos_token_id", &eos);
+  const auto* embed = meta.find_tensor("token_embd.weight");
+  if (embed == nullptr) throw FormatError(meta.path + ": no tensor \"token_embd.weight\"");
+  if (embed->shape.size() != 2) {
+    throw FormatError(meta.path + ": tensor \"token_embd.weight\" is not a matrix");
+  }
+  c.vocab_size = embed->shape[0];
+  c.tie_word_embeddings = meta.find_tensor("output.weight") == nullptr;
+  try {
+    c.validate(meta.path);
+  } catch (const InvalidArgument& e) {
+    throw FormatError(e.what());
+  }
+  if (c.num_attention_heads > 0) {
+    const int64_t hd = c.hidden_size / c.num_attention_heads;
+    if (m.integer(p + "rope.dimension_count", &hd) != hd) {
+      m.fail(p + "rope.dimension_count",
+             "partial RoPE is not supported (expected the head size " + std::to_string(hd) + ")");
+    }
+  }
+  return c;
+}
+
+std::vector<int64_t> expected_shape(const LlamaConfig& c, const std::string& hf) {
+  const int64_t d = c.hidden_size, hd = c.head_dim(), hidden = c.intermediate_size;
+  auto ends = [&](const char* suffix) {
+    const std::string s(suffix);
+    return hf.size() >= s.size() && hf.compare(hf.size() - s.size(), s.size(), s) == 0;
+  };
+  if (ends("norm.weight") || ends("layernorm.weight")) return {d};
+  if (ends("q_proj.weight")) return {c.num_attention_heads * hd, d};
+  if (ends("k_proj.weight") || ends("v_proj.weight")) return {c.kv_dim(), d};
+  if (ends("o_proj.weight")) return {d, c.num_attention_heads * hd};
+  if (ends("gate_proj.weight") || ends("up_proj.weight")) return {hidden, d};
+  if (ends("down_proj.weight")) return {d, hidden};
+  return {c.vocab_size, d};  // embed_tokens, lm_head
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+at::Tensor dequantize(const at::Tensor& bytes, WeightType type, int64_t cols) {
+  return kernels::PackedWeight{bytes, type, bytes.size(0), cols}.dense(at::kFloat);
+}
+
+}  // namespace
+
+RawModel read_gguf_model(const std::string& path) {
+  const auto meta = detail::read_gguf_metadata(path);
+  RawModel raw;
+  raw.config = config_from(meta);
+  const auto names = tensor_names(raw.config);
+  std::map<std::string, const NamePair*> wanted;
+  for (const auto& n : names) wanted[n.gguf] = &n;
+  // The block type most layer matrices share is kept as stored; others are dequantized. The
+  // type most matrices share is the model's default storage type.
+  std::map<WeightType, int> block_counts, type_counts;
+  for (const auto& t : meta.tensors) {
+    if (wanted.count(t.name) == 0) {
+      throw FormatError(path + ": tensor \"" + t.name + "\" is not part of a " +
+                        std::to_string(raw.config.num_hidden_layers) +
+                        "-layer llama model pplug reads");
+    }
+    WeightType type;
+    if (!weight_type_of(t.type, &type)) {
+      throw FormatError(path + ": tensor \"" + t.name + "\" is stored as " +
+                        detail::ggml_type_name(t.type) +
+                        ", which pplug does not read (it reads F32, F16, BF16, Q8_0 and Q4_0; "
+                        "re-quantize with llama-quantize --pure)");
+    }
+    if (t.shape.size() == 2 && t.name != "token_embd.weight") {
+      ++type_counts[type];
+      if (kernels::is_block_quantized(type)) ++block_counts[type];
+    }
+  }
+  int most = 0;
+  for (const auto& [type, count] : type_counts) {
+    if (count > most) {
+      // float32 matrices are simply the compute dtype's default
+      raw.stored_type = type == WeightType::kF32 ? "" : kernels::weight_type_name(type);
+      most = count;
+    }
+  }
+  WeightType kept = WeightType::kF32;
+  int best = 0;
+  for (const auto& [type, count] : block_counts) {
+    if (count > best) kept = type, best = count;
+  }
+  if (best > 0) raw.quantized_type = kernels::weight_type_name(kept);
+
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FormatError(path + ": cannot open for reading");
+  for (const auto& n : names) {
+    const auto* t = meta.find_tensor(n.gguf);
+    if (t == nullptr) throw FormatError(path + ": missing tensor \"" + n.gguf + "\"");
+    const auto shape = expected_shape(raw.config, n.hf);
+    if (t->shape != shape) {
+      throw FormatError(path + ": tensor \"" + n.gguf + "\" has shape " + shape_string(t->shape) +
+                        ", expected " + shape_string(shape));
+    }
+    WeightType type;
+    weight_type_of(t->type, &type);
+    const bool block = kernels::is_block_quantized(type);
+    if (block && shape.size() != 2) {
+      throw FormatError(path + ": tensor \"" + n.gguf + "\" is a vector stored as " +
+                        detail::ggml_type_name(t->type));
+    }
+    at::Tensor data;
+    if (block) {
+      data = at::empty({shape[0], static_cast<int64_t>(t->bytes) / shape[0]}, at::kByte);
+    } else {
+      const auto dtype = type == WeightType::kF32   ? at::kFloat
+                         : type == WeightType::kF16 ? at::kHalf
+                                                    : at::kBFloat16;
+      data = at::empty(shape, dtype);
+    }
+    in.seekg(static_cast<std::streamoff>(t->offset));
+    if (!in.read(static_cast<char*>(data.data_ptr()), static_cast<std::streamsize>(t->bytes))) {
+      throw FormatError(path + ": tensor \"" + n.gguf + "\": read failed");
+    }
+    if (block && (type != kept || n.gguf == "token_embd.weight")) {
+      data = dequantize(data, type, shape[1]);  // the embedding is looked up in floats
+    }
+    if (n.rope_heads > 0) data = detail::interleaved_to_halves(data, n.rope_heads);
+    raw.weights.emplace_back(n.hf, data);
+  }
+  return raw;
+}
+
+RawModel dequantized(RawModel model) {
+  if (model.quantized_type.empty()) return model;
+  WeightType type;
+  if (!kernels::parse_weight_type(model.quantized_type, &type) ||
+      !kernels::is_block_quantized(type)) {
+    throw InvalidArgument("RawModel: quantized_type '" + model.quantized_type +
+                          "' is not q8_0 or q4_0");
+  }
+  for (auto& [name, t] : model.weights) {
+    if (t.scalar_type() != at::kByte) continue;
+    const int64_t block_bytes =
+        type == WeightType::kQ8_0 ? kernels::kQ8_0BlockBytes : kernels::kQ4_0BlockBytes;
+    t = dequantize(t, type, t.size(1) / block_bytes * kernels::kQuantBlock);
+  }
+  model.quantized_type.clear();
+  if (model.stored_type == kernels::weight_type_name(type)) model.stored_type.clear();
+  return model;
+}
+
+void save_gguf_model(const RawModel& model_in, const std::string& path,
+                     const std::string& weight_type, const std::string& tokenizer_path) {
+  WeightType wanted;
+  if (!kernels::parse_weight_type(weight_type, &wanted)) {
+    throw InvalidArgument("unknown weight type '" + weight_type +
+                          "' (expected f32, bf16, f16, q8_0 or q4_0)");
+  }
+  const auto model = std::make_shared<RawModel>(dequantized(model_in));
+  const LlamaConfig& c = model->config;
+  c.validate(path);
+  std::map<std::string, at::Tensor> by_name(model->weights.begin(), model->weights.end());
+
+  detail::GgufWriter out;
+  out.add_string("general.architecture", "llama");
+  out.add_string("general.name", fs::path(path).stem().string());
+  out.add_uint32("general.file_type", file_type_of(wanted));
+  if (kernels::is_block_quantized(wanted)) out.add_uint32("general.quantization_version", 2);
+  const std::string p = "llama.";
+  auto u32 = [&](const std::string& key, int64_t v) {
+    out.add_uint32(key, static_cast<uint32_t>(v));
+  };
+  u32(p + "context_length", c.max_position_embeddings);
+  u32(p + "embedding_length", c.hidden_size);
+  u32(p + "block_count", c.num_hidden_layers);
+  u32(p + "feed_forward_length", c.intermediate_size);
+  u32(p + "rope.dimension_count", c.head_dim());
+  u32(p + "attention.head_count", c.num_attention_heads);
+  u32(p + "attention.head_count_kv", c.num_key_value_heads);
+  out.add_float32(p + "attention.layer_norm_rms_epsilon", static_cast<float>(c.rms_norm_eps));
+  out.add_float32(p + "rope.freq_base", static_cast<float>(c.rope_theta));
+  u32(p + "vocab_size", c.vocab_size);
+  if (!tokenizer_path.empty()) {
+    const std::string ext = fs::path(tokenizer_path).extension().string();
+    if (ext == ".json" || fs::is_directory(tokenizer_path)) {
+      throw InvalidArgument(tokenizer_path +
+                            ": only SentencePiece vocabularies can be written into a GGUF file "
+                            "yet (a .model, or a GGUF holding one)");
+    }
+    // A .model file, or a GGUF whose vocabulary is a SentencePiece one.
+    std::ifstream probe(tokenizer_path, std::ios::binary);
+    char magic[4] = {0};
+    const bool gguf = probe.read(magic, 4) && std::string(magic, 4) == "GGUF";
+    auto spec = gguf ? detail::spm_model_from_gguf(detail::read_gguf_metadata(tokenizer_path))
+                     : detail::parse_spm_model(detail::read_file(tokenizer_path), tokenizer_path);
+    if (static_cast<int64_t>(spec.pieces.size()) != c.vocab_size) {
+      throw MismatchError(tokenizer_path + ": " + std::to_string(spec.pieces.size()) +
+                          " pieces, but the model has vocab_size " + std::to_string(c.vocab_size));
+    }
+    detail::add_spm_vocab(spec, out);
+  }
+
+  for (const auto& n : tensor_names(c)) {
+    const auto it = by_name.find(n.hf);
+    if (it == by_name.end()) throw FormatError(path + ": the model has no tensor '" + n.hf + "'");
+    const auto shape = expected_shape(c, n.hf);
+    if (it->second.sizes() != at::IntArrayRef(shape)) {
+      throw FormatError("tensor '" + n.hf + "' has shape " +
+                        shape_string(it->second.sizes().vec()) + ", expected " +
+                        shape_string(shape));
+    }
+    const WeightType type =
+        shape.size() == 1 ? WeightType::kF32 : kernels::storage_type_for(wanted, shape.back());
+    int64_t elements = 1;
+    for (int64_t s : shape) elements *= s;
+    const uint64_t bytes = detail::ggml_type_bytes(static_cast<uint32_t>(ggml_type_of(type)),
+                                                   static_cast<uint64_t>(elements));
+    const at::Tensor source = it->second;
+    const int64_t heads = n.rope_heads;
+    out.add_tensor(n.gguf, shape, ggml_type_of(type), bytes, [source, heads, type, shape] {
+      at::Tensor t = heads > 0 ? detail::halves_to_interleaved(source, heads) : source;
+      at::Tensor stored;
+      if (shape.size() == 1) {
+        stored = t.to(at::kFloat).contiguous();
+      } else {
+        stored = kernels::pack_weight(t, type).data.contiguous();
+      }
+      return std::string(static_cast<const char*>(stored.data_ptr()),
+                         static_cast<size_t>(stored.nbytes()));
+    });
+  }
+  out.write(path);
+}
+
+}  // namespace pplug
