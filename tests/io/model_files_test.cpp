@@ -110,6 +110,27 @@ TEST(ModelFiles, TruncatedOrLyingLlama2cCheckpointsAreRefused) {
   expect_error<FormatError>([&] { read_llama2c(dir + "/tiny.bin"); }, {"too short"});
 }
 
+// A 156-byte header whose dims multiply past 2^63: computed without overflow checks, its size
+// wraps round to exactly the file's 156 bytes and the reader allocates garbage (bad_alloc).
+TEST(ModelFiles, Llama2cHeaderWhoseSizesOverflowIsAFormatError) {
+  const std::string dir = testing::temp_dir("l2c_overflow");
+  const int32_t header[7] = {65536, 11097426, 2097152, 2048, 2048, 16777215, 1};
+  std::string bytes(reinterpret_cast<const char*>(header), sizeof(header));
+  bytes += std::string(128, '\0');
+  ASSERT_EQ(bytes.size(), 156u);
+  std::ofstream(dir + "/wrap.bin", std::ios::binary) << bytes;
+  expect_error<FormatError>([&] { read_llama2c(dir + "/wrap.bin"); },
+                            {"wrap.bin", "n_layers 2097152", "overflows"});
+  ModelLoadOptions no_tok;
+  no_tok.load_tokenizer = false;
+  EXPECT_THROW(load_model(dir + "/wrap.bin", no_tok), FormatError);
+}
+
+TEST(ModelFiles, Llama2cReaderOnAFolderSaysSo) {
+  const std::string dir = testing::temp_dir("l2c_folder");
+  expect_error<FormatError>([&] { read_llama2c(dir); }, {dir, "is a folder"});
+}
+
 TEST(ModelFiles, MissingPathAndAmbiguousTokenizerAreErrors) {
   expect_error<FormatError>([] { load_model("/nonexistent/model.bin"); }, {"/nonexistent"});
   const std::string dir = testing::temp_dir("ambig");
