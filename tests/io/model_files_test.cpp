@@ -3,6 +3,7 @@
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -129,6 +130,40 @@ TEST(ModelFiles, Llama2cHeaderWhoseSizesOverflowIsAFormatError) {
 TEST(ModelFiles, Llama2cReaderOnAFolderSaysSo) {
   const std::string dir = testing::temp_dir("l2c_folder");
   expect_error<FormatError>([&] { read_llama2c(dir); }, {dir, "is a folder"});
+}
+
+// config.json saying fewer layers than the file holds used to load a truncated model.
+TEST(ModelFiles, ConfigThatDisagreesWithTheTensorsIsRefused) {
+  auto raw = random_model(testing::tiny_config(), 12);  // 2 layers
+  const std::string dir = testing::temp_dir("layers");
+  save_hf_model(raw, dir);
+  auto config = raw.config;
+  config.num_hidden_layers = 1;
+  save_llama_config(config, dir + "/config.json");
+  ModelLoadOptions no_tok;
+  no_tok.load_tokenizer = false;
+  expect_error<FormatError>(
+      [&] { load_model(dir, no_tok); },
+      {dir, "unexpected tensor", "num_hidden_layers 1", "'model.layers.1.input_layernorm.weight'"});
+  config.num_hidden_layers = 3;
+  save_llama_config(config, dir + "/config.json");
+  expect_error<FormatError>([&] { load_model(dir, no_tok); }, {dir, "missing tensor", "layers.2"});
+}
+
+TEST(ModelFiles, NonFiniteWeightsAreRefusedWithTheTensorName) {
+  auto raw = random_model(testing::tiny_config(), 13);
+  for (auto& [name, t] : raw.weights) {
+    if (name == "model.layers.1.mlp.down_proj.weight") t[3][4] = std::nan("");
+  }
+  expect_error<FormatError>(
+      [&] { LlamaModel(raw.config, raw.weights, torch::kFloat32, "nan-model"); },
+      {"nan-model", "model.layers.1.mlp.down_proj.weight", "non-finite"});
+  const std::string dir = testing::temp_dir("nan_l2c");
+  save_llama2c(raw, dir + "/m.bin");
+  ModelLoadOptions no_tok;
+  no_tok.load_tokenizer = false;
+  expect_error<FormatError>([&] { load_model(dir + "/m.bin", no_tok); },
+                            {"m.bin", "model.layers.1.mlp.down_proj.weight"});
 }
 
 TEST(ModelFiles, MissingPathAndAmbiguousTokenizerAreErrors) {
