@@ -2,6 +2,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"
@@ -20,6 +21,7 @@ void register_convert(CLI::App& app) {
                   "Tokenizer to copy in: SentencePiece .model or tokenizer.json (or its folder; a "
                   "GGUF vocab cannot be copied) (default: the .model beside --model)");
   cmd->callback([args] {
+    check_new_output_folder("--out", args->out);
     const auto raw = read_llama2c(args->model);
     std::string tok = args->tokenizer;
     if (tok.empty()) {
