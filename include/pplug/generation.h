@@ -15,9 +15,16 @@
 
 namespace pplug {
 
+// Temperatures below this pick greedily (see GenerationOptions::temperature).
+inline constexpr float kGreedyTemperature = 1e-6f;
+// The widest beam search (each beam holds a KV cache of its own).
+inline constexpr int kMaxNumBeams = 64;
+
 struct GenerationOptions {
   int max_new_tokens = 64;      // upper bound on generated tokens per sequence (> 0)
-  float temperature = 0.0f;     // 0 = greedy (argmax); > 0 samples from softmax(logits / T)
+  float temperature = 0.0f;     // 0 = greedy (argmax); > 0 samples from softmax(logits / T);
+                                // below kGreedyTemperature (1e-6) greedy too: the limit, and
+                                // logits / T would overflow to inf for the tiniest T
   int top_k = 0;                // sampling keeps the k most likely tokens; 0 = all
   float top_p = 1.0f;           // sampling keeps the smallest set with mass >= p; 1 = all
   int num_beams = 1;            // > 1 = beam search (deterministic; sampling options ignored)

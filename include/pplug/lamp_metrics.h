@@ -23,6 +23,15 @@ using Scores = std::map<std::string, double>;
 // not a valid label (LaMP-1/2) or not a number (LaMP-3).
 Scores score(Task task, const std::vector<Output>& golds, const std::vector<Output>& predictions);
 
+// Throws FormatError("<where> is not a valid label: ...") / ("... is not a number: ...") when
+// `gold` is not a gold output of `task`: one of its labels (LaMP-1/2, stripped) or a number
+// (LaMP-3, Python float()). Any text is a valid gold of a generation task. score() checks every
+// gold with it; training checks its golds with it too, so a file score() would refuse is never
+// trained on.
+void check_gold(Task task, std::string_view gold, const std::string& where);
+// check_gold() on every gold; messages read "<source>: gold i (id "...") ...".
+void check_golds(Task task, const std::vector<Output>& golds, const std::string& source);
+
 // Reads both files and scores them. The task named in each file (when present) must equal
 // `task` (MismatchError otherwise). `task_name_or_empty` empty: the golds file's task is used.
 Scores score_files(const std::string& task_name_or_empty, const std::string& golds_path,

@@ -38,6 +38,17 @@ class WhitespaceTokenCounter : public TokenCounter {
   mutable std::vector<std::string> words_;
 };
 
+// The first `max_tokens` tokens of `text`, and whether the text has more. Only a prefix of the
+// text is encoded, cut at whitespace and doubled until it yields more than max_tokens + 8
+// tokens, so a huge text costs work in proportion to max_tokens, not to its size. The ids equal
+// the first ones of counter.encode(text) for tokenizers that do not merge across whitespace
+// (SentencePiece, byte-level BPE, WordPiece, words); the 8 spare tokens absorb boundary effects.
+struct TokenPrefix {
+  std::vector<int> ids;
+  bool truncated = false;  // the text has more than max_tokens tokens
+};
+TokenPrefix encode_prefix(const TokenCounter& counter, std::string_view text, size_t max_tokens);
+
 // Options of the retrieval-augmented prompt.
 struct PromptOptions {
   RetrievalMethod method = RetrievalMethod::kBm25;  // how the profile items are chosen

@@ -31,6 +31,13 @@ std::string synth_kind_name(SynthKind kind);
 Task synth_task(SynthKind kind);
 
 // Options of the generator.
+// Upper bounds of SynthOptions (generate_synth refuses more): the data set is built in memory.
+inline constexpr int kSynthMaxUsers = 1000000;
+inline constexpr int kSynthMaxQuestionsPerUser = 10000;
+inline constexpr int kSynthMaxProfile = 100000;
+// users x questions_per_user x max_profile: profile items held at once at most.
+inline constexpr int64_t kSynthMaxProfileItems = 20000000;
+
 struct SynthOptions {
   SynthKind kind = SynthKind::kTagging;  // which benchmark
   int users = 200;                       // number of users; each has one hidden trait

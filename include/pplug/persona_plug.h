@@ -74,7 +74,8 @@ class PersonaPlug {
   PersonaPlug(LoadedModel llm, std::shared_ptr<const SentenceEncoder> encoder, PluginConfig config,
               uint64_t seed = 0);
   // Loads a plug-in folder (manifest.json + plugin.safetensors); throws MismatchError when it
-  // was trained for another LLM or encoder, FormatError when the folder is malformed.
+  // was trained for another LLM or encoder, FormatError when the folder is malformed. A training
+  // run's output folder (train_run.json, best/, last/) loads its best/ plug-in.
   static std::shared_ptr<PersonaPlug> load(const std::string& dir, LoadedModel llm,
                                            std::shared_ptr<const SentenceEncoder> encoder);
   ~PersonaPlug();

@@ -39,6 +39,9 @@ enum class InputEncoder {
              // (its weights, e.g. 110M for BGE-base); every training step runs it with gradients
 };
 
+// The most persona soft tokens a plug-in may have.
+inline constexpr int kMaxPersonaTokens = 256;
+
 struct PluginConfig {
   std::string task;             // LaMP task name it serves ("LaMP_2"); "" = plain text
   int num_persona_tokens = 1;   // persona soft tokens P (reference: 1)

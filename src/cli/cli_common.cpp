@@ -2,6 +2,11 @@
 
 #include <ATen/Parallel.h>
 
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "cli/commands.h"
@@ -31,8 +36,57 @@ void add_llm_options(CLI::App* cmd, std::string& model, std::string& tokenizer,
                   "llm:last (last-token pooling); a plug-in needs the one it was made with");
 }
 
+int max_threads() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1024 : static_cast<int>(std::min(1024u, 4 * hw));
+}
+
+CLI::Validator int_in(int64_t lo, int64_t hi) {
+  const std::string range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        const long long v = std::strtoll(text.c_str(), &end, 10);
+        if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE) {
+          return "must be an integer in " + range + ", got '" + text + "'";
+        }
+        if (v < lo || v > hi) return "must be in " + range + ", got " + text;
+        return {};
+      },
+      "INT in " + range);
+}
+
+CLI::Validator real_in(double lo, double hi, bool lo_open) {
+  std::ostringstream r;
+  r << (lo_open ? "(" : "[") << lo << ", " << (std::isinf(hi) ? "inf)" : "");
+  if (!std::isinf(hi)) r << hi << "]";
+  const std::string range = r.str();
+  return CLI::Validator(
+      [lo, hi, lo_open, range](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size()) {
+          return "must be a number in " + range + ", got '" + text + "'";
+        }
+        if (!std::isfinite(v)) return "must be a finite number in " + range + ", got " + text;
+        if (v < lo || (lo_open && v == lo) || v > hi)
+          return "must be in " + range + ", got " + text;
+        return {};
+      },
+      "NUMBER in " + range);
+}
+
+CLI::Option* add_threads_option(CLI::App* cmd, int& threads) {
+  return cmd->add_option("--threads", threads, "Intra-op threads (0 = all cores)")
+      ->check(int_in(0, max_threads()));
+}
+
 void set_threads(int threads) {
-  if (threads < 0) throw InvalidArgument("--threads must be >= 0");
+  if (threads < 0 || threads > max_threads()) {
+    throw InvalidArgument("--threads must be in [0, " + std::to_string(max_threads()) + "], got " +
+                          std::to_string(threads));
+  }
   if (threads == 0) {
     // libtorch defaults to one thread on these machines; use every core unless told otherwise.
     if (std::getenv("OMP_NUM_THREADS") == nullptr) {
@@ -41,6 +95,31 @@ void set_threads(int threads) {
     return;
   }
   at::set_num_threads(threads);
+}
+
+void check_new_output_folder(const std::string& flag, const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(status)) {
+    if (!std::filesystem::is_empty(path, ec)) {
+      throw InvalidArgument(flag + " " + path +
+                            ": the folder exists and is not empty; give a new (or empty) folder");
+    }
+  } else if (std::filesystem::exists(status)) {
+    throw InvalidArgument(flag + " " + path + ": exists and is a file; " + flag +
+                          " names a folder to create");
+  }
+}
+
+void check_new_output_file(const std::string& flag, const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(status)) {
+    throw InvalidArgument(flag + " " + path + ": is a folder; " + flag + " names a file to create");
+  }
+  if (std::filesystem::exists(status)) {
+    throw InvalidArgument(flag + " " + path + ": exists and is a file; give a new path");
+  }
 }
 
 LoadedModel load_cli_model(const std::string& model, const std::string& tokenizer,

@@ -81,10 +81,16 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--tokenizer", args->tokenizer,
                   std::string(kTokenizerKinds) + "; unused for timing, accepted for symmetry");
   cmd->add_option("--dtype", args->dtype, kDtypeHelp)->capture_default_str();
-  cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
-  cmd->add_option("--prompt-tokens", args->prompt_tokens, "Prompt length")->capture_default_str();
-  cmd->add_option("--new-tokens", args->new_tokens, "Decoded tokens")->capture_default_str();
-  cmd->add_option("--repeats", args->repeats, "Best of N runs")->capture_default_str();
+  add_threads_option(cmd, args->threads);
+  cmd->add_option("--prompt-tokens", args->prompt_tokens, "Prompt length")
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxPromptTokens));
+  cmd->add_option("--new-tokens", args->new_tokens, "Decoded tokens")
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxNewTokens));
+  cmd->add_option("--repeats", args->repeats, "Best of N runs")
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxRepeats));
   cmd->callback([args] { run_bench(*args); });
 }
 

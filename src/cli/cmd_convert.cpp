@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"
@@ -36,8 +37,8 @@ void register_convert(CLI::App& app) {
                   "Any model pplug loads: llama2.c .bin, HF folder or GGUF file")
       ->required();
   cmd->add_option("--out", args->out,
-                  "Output: a folder (HF), a .gguf file or a .bin file (llama2.c); an existing "
-                  "file is replaced atomically")
+                  "Output: a new (or empty) folder (HF), or a new .gguf or .bin (llama2.c) "
+                  "file, written atomically")
       ->required();
   cmd->add_option("--format", args->format, "hf, gguf or llama2c (default: from --out's extension)")
       ->check(CLI::IsMember({"hf", "gguf", "llama2c"}));
@@ -57,6 +58,11 @@ void register_convert(CLI::App& app) {
                             ": only GGUF output is stored quantized or "
                             "in half precision (" +
                             format + " is written in float32)");
+    }
+    if (format == "hf") {
+      check_new_output_folder("--out", args->out);
+    } else {
+      check_new_output_file("--out", args->out);
     }
     const RawModel raw = read_model(args->model);
     if (!raw.quantized_type.empty() && format != "gguf") {

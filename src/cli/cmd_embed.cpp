@@ -56,7 +56,7 @@ void register_embed(CLI::App& app) {
   cmd->add_option("--task", args->task,
                   "LaMP task (default: the plug-in's; must match it); validates profile fields");
   cmd->add_option("--out", args->out, "User embedding file to write (atomically)")->required();
-  cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
+  add_threads_option(cmd, args->threads);
   cmd->add_option("--dtype", args->dtype, kDtypeHelp)->capture_default_str();
   cmd->callback([args] { run_embed(*args); });
 }

@@ -72,13 +72,18 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--outputs", a->outputs, "Gold outputs: print the scores as JSON");
   cmd->add_option("--method", a->method, "none | rag-bm25 | rag-recency | pplug | pplug-rag")
       ->capture_default_str();
-  cmd->add_option("--k", a->k, "Retrieved items (default 4; 1 for pplug-rag)");
+  cmd->add_option("--k", a->k, "Retrieved items (default 4; 1 for pplug-rag)")
+      ->check(int_in(0, limits::kMaxItems));
   cmd->add_option("--plugin", a->plugin, "Plug-in folder (pplug methods)");
   cmd->add_option("--preds-out", a->preds_out, "Predictions file to write")->required();
-  cmd->add_option("--batch-size", a->batch_size, "Questions per batch")->capture_default_str();
-  cmd->add_option("--max-new-tokens", a->max_new_tokens, "Override the task default");
-  cmd->add_option("--beams", a->beams, "Override the task default (1 = greedy)");
-  cmd->add_option("--threads", a->threads, "Intra-op threads (0 = all cores)");
+  cmd->add_option("--batch-size", a->batch_size, "Questions per batch")
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxBatch));
+  cmd->add_option("--max-new-tokens", a->max_new_tokens, "Override the task default")
+      ->check(int_in(1, limits::kMaxNewTokens));
+  cmd->add_option("--beams", a->beams, "Override the task default (1 = greedy)")
+      ->check(int_in(1, limits::kMaxBeams));
+  add_threads_option(cmd, a->threads);
   cmd->add_option("--dtype", a->dtype, kDtypeHelp)->capture_default_str();
   cmd->add_flag("--no-progress", a->no_progress, "No progress bar");
   cmd->add_flag("--free-generation", a->free_generation,

@@ -1,5 +1,6 @@
 // pplug generate: continue a prompt with a frozen model, or, with --plugin, answer a task input
 // personalized for a user (history embedded on the fly with --history, or loaded with --user).
+#include <cmath>
 #include <iostream>
 #include <memory>
 
@@ -87,14 +88,21 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--tokenizer", args->tokenizer,
                   std::string(kTokenizerKinds) + " (default: beside --model)");
   cmd->add_option("--max-new-tokens", args->gen.max_new_tokens, "Tokens to generate at most")
-      ->capture_default_str();
-  cmd->add_option("--temperature", args->gen.temperature, "0 = greedy")->capture_default_str();
-  cmd->add_option("--top-k", args->gen.top_k, "Sample among the k best tokens (0 = all)");
-  cmd->add_option("--top-p", args->gen.top_p, "Nucleus sampling mass (1 = off)");
-  cmd->add_option("--beams", args->gen.num_beams, "Beam search width (1 = off)");
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxNewTokens));
+  cmd->add_option("--temperature", args->gen.temperature,
+                  "0 = greedy; > 0 samples (tiny values approach greedy, computed stably)")
+      ->capture_default_str()
+      ->check(real_in(0, HUGE_VAL));
+  cmd->add_option("--top-k", args->gen.top_k, "Sample among the k best tokens (0 = all)")
+      ->check(int_in(0, limits::kMaxTopK));
+  cmd->add_option("--top-p", args->gen.top_p, "Nucleus sampling mass (1 = off)")
+      ->check(real_in(0, 1, /*lo_open=*/true));
+  cmd->add_option("--beams", args->gen.num_beams, "Beam search width (1 = off)")
+      ->check(int_in(1, limits::kMaxBeams));
   cmd->add_option("--seed", args->gen.seed, "Sampling seed");
   cmd->add_option("--stop", args->stop, "Stop string (repeatable)");
-  cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
+  add_threads_option(cmd, args->threads);
   cmd->add_option("--dtype", args->dtype, kDtypeHelp)->capture_default_str();
   cmd->add_flag("--print-ids", args->print_ids,
                 "Print all token ids (BOS, prompt, generated) as the last line");

@@ -2,6 +2,7 @@
 // projector weights from --seed). Useful for examples and smoke tests, and as the trainer's start.
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <iostream>
 #include <memory>
 
@@ -53,17 +54,21 @@ void register_plugin_init(CLI::App& app) {
   cmd->add_option("--task", c.task, "LaMP task the plug-in serves (LaMP_1..LaMP_7)")->required();
   cmd->add_option("--out", args->out, "Plug-in folder to write (atomically)")->required();
   cmd->add_option("--persona-tokens", c.num_persona_tokens, "Persona soft tokens")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxSoftTokens));
   cmd->add_flag("--no-persona", args->no_persona, "Ablation: no persona token");
   cmd->add_flag("--no-instruction", args->no_instruction, "Ablation: no instruction token");
   cmd->add_option("--aggregator", args->aggregator, "attention, learned-temperature or mean")
       ->capture_default_str();
   cmd->add_option("--temperature", c.temperature, "Attention temperature (initial when learned)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(real_in(0, HUGE_VAL, /*lo_open=*/true));
   cmd->add_option("--top-k", c.top_k, "Aggregate only the k most similar items (0 = all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(int_in(0, limits::kMaxItems));
   cmd->add_option("--max-history", c.max_history, "Most recent history items kept per user")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxItems));
   cmd->add_option("--item-template", c.item_template,
                   "History item template with {field} placeholders (default: the task's)");
   cmd->add_option("--answer-prefix", c.answer_prefix, "Text between the input and the answer");
@@ -78,10 +83,11 @@ void register_plugin_init(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-input-tokens", c.max_input_tokens,
                   "LLM tokens of the task input at most (longer inputs keep their end)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxPromptTokens));
   cmd->add_option("--seed", args->seed, "Seed of the random initial weights")
       ->capture_default_str();
-  cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
+  add_threads_option(cmd, args->threads);
   cmd->add_option("--dtype", args->dtype, kDtypeHelp)->capture_default_str();
   cmd->callback([args] { run_plugin_init(*args); });
 }

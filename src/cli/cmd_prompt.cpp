@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "eval/task_prompt.h"
 #include "pplug/error.h"
@@ -52,12 +53,14 @@ void register_prompt(CLI::App& app) {
   cmd->add_option("--questions", args->questions, "Questions file")->required();
   cmd->add_option("--method", args->method, "bm25 or recency")->capture_default_str();
   cmd->add_option("--k", args->k, "Profile items per prompt (0 = input only)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(int_in(0, limits::kMaxItems));
   cmd->add_option("--tokenizer", args->tokenizer,
                   std::string("Tokenizer counting the budget: ") + kTokenizerKinds +
                       " (default: whitespace words)");
   cmd->add_option("--max-length", args->max_length, "Token budget of the prompt")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxPromptTokens));
   cmd->callback([args] { run_prompt(*args); });
 }
 

@@ -2,11 +2,16 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"
 
 namespace pplug::cli {
+namespace {
+// About 20 billion float32 parameters (80 GB): beyond any model pplug runs.
+constexpr int64_t kMaxRandomParams = 20'000'000'000;
+}  // namespace
 
 void register_random_model(CLI::App& app) {
   struct Args {
@@ -24,16 +29,26 @@ void register_random_model(CLI::App& app) {
   args->config.max_position_embeddings = 256;
   args->config.tie_word_embeddings = true;
   auto* cmd = app.add_subcommand("random-model", "Write a random-weight Llama model");
-  cmd->add_option("--dim", args->config.hidden_size, "hidden_size")->capture_default_str();
+  cmd->add_option("--dim", args->config.hidden_size, "hidden_size")
+      ->capture_default_str()
+      ->check(int_in(2, 1 << 16));
   cmd->add_option("--hidden", args->config.intermediate_size, "intermediate_size")
-      ->capture_default_str();
-  cmd->add_option("--layers", args->config.num_hidden_layers, "layers")->capture_default_str();
+      ->capture_default_str()
+      ->check(int_in(1, 1 << 18));
+  cmd->add_option("--layers", args->config.num_hidden_layers, "layers")
+      ->capture_default_str()
+      ->check(int_in(1, 1024));
   cmd->add_option("--heads", args->config.num_attention_heads, "attention heads")
-      ->capture_default_str();
-  cmd->add_option("--kv-heads", args->config.num_key_value_heads, "key/value heads (0 = heads)");
-  cmd->add_option("--vocab", args->config.vocab_size, "vocab_size")->capture_default_str();
+      ->capture_default_str()
+      ->check(int_in(1, 1024));
+  cmd->add_option("--kv-heads", args->config.num_key_value_heads, "key/value heads (0 = heads)")
+      ->check(int_in(0, 1024));
+  cmd->add_option("--vocab", args->config.vocab_size, "vocab_size")
+      ->capture_default_str()
+      ->check(int_in(1, 1 << 22));
   cmd->add_option("--seq-len", args->config.max_position_embeddings, "max positions")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(int_in(1, 1 << 20));
   cmd->add_option("--seed", args->seed, "Seed");
   cmd->add_option("--format", args->format, "llama2c or hf")->capture_default_str();
   cmd->add_option("--tokenizer", args->tokenizer,
@@ -43,6 +58,19 @@ void register_random_model(CLI::App& app) {
   cmd->callback([args] {
     LlamaConfig c = args->config;
     if (c.num_key_value_heads == 0) c.num_key_value_heads = c.num_attention_heads;
+    // Every flag is bounded; their product is bounded too (the weights are built in memory).
+    const int64_t per_layer =
+        2 * c.hidden_size * c.hidden_size + 3 * c.hidden_size * c.intermediate_size;
+    const int64_t params = c.num_hidden_layers * per_layer + 2 * c.vocab_size * c.hidden_size;
+    if (params > kMaxRandomParams) {
+      throw InvalidArgument("random-model: --dim " + std::to_string(c.hidden_size) + ", --hidden " +
+                            std::to_string(c.intermediate_size) + ", --layers " +
+                            std::to_string(c.num_hidden_layers) + ", --vocab " +
+                            std::to_string(c.vocab_size) + " make about " + std::to_string(params) +
+                            " parameters, more than the limit of " +
+                            std::to_string(kMaxRandomParams));
+    }
+    if (args->format == "hf") check_new_output_folder("--out", args->out);
     const auto raw = random_model(c, args->seed);
     if (args->format == "llama2c") {
       save_llama2c(raw, args->out);

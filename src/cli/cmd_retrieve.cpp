@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "pplug/lamp_data.h"
 #include "pplug/lamp_retrieval.h"
@@ -33,7 +34,9 @@ void register_retrieve(CLI::App& app) {
   cmd->add_option("--task", args->task, "LaMP_1..LaMP_7")->required();
   cmd->add_option("--questions", args->questions, "Questions file")->required();
   cmd->add_option("--method", args->method, "bm25 or recency")->capture_default_str();
-  cmd->add_option("--k", args->k, "Items per question (0 = all)")->capture_default_str();
+  cmd->add_option("--k", args->k, "Items per question (0 = all)")
+      ->capture_default_str()
+      ->check(int_in(0, limits::kMaxItems));
   cmd->callback([args] { run_retrieve(*args); });
 }
 

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "pplug/lamp_synth.h"
 
@@ -33,17 +34,23 @@ void register_synth(CLI::App& app) {
                   "tagging (LaMP_2), rating (LaMP_3), headline (LaMP_4), "
                   "tweet (LaMP_7)")
       ->capture_default_str();
-  cmd->add_option("--users", args->options.users, "Number of users")->capture_default_str();
+  cmd->add_option("--users", args->options.users, "Number of users")
+      ->capture_default_str()
+      ->check(int_in(3, lamp::kSynthMaxUsers));
   cmd->add_option("--seed", args->options.seed, "PRNG seed")->capture_default_str();
   cmd->add_option("--questions-per-user", args->options.questions_per_user, "Questions per user")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(int_in(1, lamp::kSynthMaxQuestionsPerUser));
   cmd->add_option("--min-profile", args->options.min_profile, "Fewest history items")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(int_in(1, lamp::kSynthMaxProfile));
   cmd->add_option("--max-profile", args->options.max_profile, "Most history items")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(int_in(1, lamp::kSynthMaxProfile));
   cmd->add_option("--trait-strength", args->options.trait_strength,
                   "Probability that an output follows the user's trait")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(real_in(0, 1));
   cmd->add_option("--out", args->out, "Output folder (created when missing)")->required();
   cmd->callback([args] { run_synth(*args); });
 }

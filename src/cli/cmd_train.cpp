@@ -38,6 +38,7 @@ LabelledSplit read_split(const std::string& questions, const std::string& output
                         lamp::task_name(task));
   }
   split.golds = golds.golds;
+  lamp::check_golds(task, split.golds, outputs);  // what `score` would refuse
   // The official scorer requires equal id sets; training does too, to catch mixed-up files.
   std::set<std::string> q_ids, g_ids;
   for (const auto& q : split.questions) q_ids.insert(q.id);
@@ -125,25 +126,39 @@ void register_train(CLI::App& app) {
   cmd->add_option("--dev-questions", a->dev_questions, "Dev questions (evaluated each epoch)");
   cmd->add_option("--dev-outputs", a->dev_outputs, "Dev golds");
   cmd->add_option("--out", a->out, "Output folder (best/, last/, metrics.jsonl)")->required();
-  cmd->add_option("--epochs", a->options.epochs)->capture_default_str();
-  cmd->add_option("--lr", a->options.lr)->capture_default_str();
-  cmd->add_option("--weight-decay", a->options.weight_decay)->capture_default_str();
-  cmd->add_option("--batch-size", a->options.batch_size)->capture_default_str();
-  cmd->add_option("--grad-accum", a->options.grad_accum)->capture_default_str();
+  cmd->add_option("--epochs", a->options.epochs)
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxEpochs));
+  cmd->add_option("--lr", a->options.lr, "AdamW peak learning rate")
+      ->capture_default_str()
+      ->check(real_in(0, 10, /*lo_open=*/true));
+  cmd->add_option("--weight-decay", a->options.weight_decay)
+      ->capture_default_str()
+      ->check(real_in(0, 10));
+  cmd->add_option("--batch-size", a->options.batch_size)
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxBatch));
+  cmd->add_option("--grad-accum", a->options.grad_accum)
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxGradAccum));
   cmd->add_option("--seed", a->options.seed)->capture_default_str();
   cmd->add_option("--history-dropout-copies", a->options.history_dropout_copies,
-                  "Extra copies with part of the history dropped (reference: 10)");
-  cmd->add_option("--threads", a->threads, "Intra-op threads (0 = all cores)");
+                  "Extra copies with part of the history dropped (reference: 10)")
+      ->check(int_in(0, limits::kMaxCopies));
+  add_threads_option(cmd, a->threads);
   cmd->add_option("--dtype", a->dtype, kDtypeHelp)->capture_default_str();
   cmd->add_flag("--no-persona", a->no_persona, "Ablation: no persona token");
   cmd->add_flag("--no-instruction", a->no_instruction, "Ablation: no instruction token");
   cmd->add_option("--aggregator", a->aggregator, "attention | learned-temperature | mean")
       ->capture_default_str();
   cmd->add_option("--persona-tokens", a->persona_tokens, "Persona soft tokens")
-      ->capture_default_str();
-  cmd->add_option("--top-k", a->top_k, "Aggregate only the k most similar items (0 = all)");
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxSoftTokens));
+  cmd->add_option("--top-k", a->top_k, "Aggregate only the k most similar items (0 = all)")
+      ->check(int_in(0, limits::kMaxItems));
   cmd->add_option("--max-history", a->max_history, "Most recent items per user")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(int_in(1, limits::kMaxItems));
   cmd->add_option(
          "--placement", a->placement,
          "Soft tokens after BOS (reference) or before the answer cue: after-bos | before-answer")

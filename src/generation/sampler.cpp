@@ -21,14 +21,17 @@ void validate_options(const GenerationOptions& o) {
   if (!(o.top_p > 0.0f && o.top_p <= 1.0f)) {
     throw InvalidArgument("top_p must be in (0, 1], got " + std::to_string(o.top_p));
   }
-  if (o.num_beams < 1) {
-    throw InvalidArgument("num_beams must be >= 1, got " + std::to_string(o.num_beams));
+  if (o.num_beams < 1 || o.num_beams > kMaxNumBeams) {
+    throw InvalidArgument("num_beams must be in [1, " + std::to_string(kMaxNumBeams) + "], got " +
+                          std::to_string(o.num_beams));
   }
 }
 
 torch::Tensor pick_tokens(const torch::Tensor& logits, const GenerationOptions& o,
                           at::Generator& generator) {
-  if (o.temperature == 0.0f) return logits.argmax(-1);
+  // Tiny temperatures are greedy: softmax(logits / T) tends to the argmax as T -> 0, and for
+  // T ~ 1e-45 the division overflows to inf, whose softmax is NaN.
+  if (o.temperature < kGreedyTemperature) return logits.argmax(-1);
   auto scaled = logits / o.temperature;  // (B, V)
   const double neg_inf = -std::numeric_limits<double>::infinity();
   if (o.top_k > 0 && o.top_k < scaled.size(-1)) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <limits>
 
 #include "pplug/error.h"
 
@@ -37,6 +38,7 @@ const TypeLayout* layout_of(uint32_t type) {
   }
   return nullptr;
 }
+constexpr uint64_t kMinTensorInfoBytes = 24;
 
 class Reader {
  public:
@@ -139,9 +141,14 @@ bool read_number(Reader& r, GgufType type, int64_t* integer, double* real) {
     case GgufType::kInt32:
       *integer = r.scalar<int32_t>();
       return true;
-    case GgufType::kUint64:
-      *integer = static_cast<int64_t>(r.scalar<uint64_t>());
+    case GgufType::kUint64: {
+      const uint64_t value = r.scalar<uint64_t>();
+      if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        r.fail("uint64 value " + std::to_string(value) + " exceeds the signed 64-bit range");
+      }
+      *integer = static_cast<int64_t>(value);
       return true;
+    }
     case GgufType::kInt64:
       *integer = r.scalar<int64_t>();
       return true;
@@ -307,6 +314,11 @@ GgufMetadata read_gguf_metadata(const std::string& path) {
     r.fail("unsupported GGUF version " + std::to_string(meta.version));
   }
   meta.tensor_count = r.scalar<uint64_t>();
+  // Each tensor's info takes at least 24 bytes (name length, n_dims, type, offset).
+  if (meta.tensor_count > r.remaining() / kMinTensorInfoBytes) {
+    r.fail("tensor count " + std::to_string(meta.tensor_count) + " exceeds the file (" +
+           std::to_string(r.remaining()) + " bytes left)");
+  }
   const uint64_t key_count = r.scalar<uint64_t>();
   if (key_count > kMaxKeys) r.fail("implausible key count " + std::to_string(key_count));
   for (uint64_t i = 0; i < key_count; ++i) {

@@ -2,6 +2,7 @@
 #include <ATen/ATen.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <unordered_map>
 
@@ -10,9 +11,44 @@
 #include "kernels/weight_arena.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"
+#include "util/checked_math.h"
 #include "util/file_io.h"
 
 namespace pplug {
+namespace {
+
+// The float32 values a version-0 checkpoint with header `h` holds (h[5] < 0: an untied lm_head
+// follows). Every product and sum is checked: a header whose dims multiply past 2^63 throws
+// FormatError naming `path` and the tensor, instead of wrapping round to a plausible size.
+// Needs h[3] (n_heads) > 0.
+int64_t llama2c_floats(const int32_t h[7], const std::string& path) {
+  const int64_t d = h[0], hidden = h[1], L = h[2], V = std::abs(int64_t{h[5]}), seq = h[6];
+  const int64_t kv = d * h[4] / h[3], hd = d / h[3];  // each field is below 2^24: no overflow
+  int64_t total = 0;
+  auto add = [&](std::initializer_list<int64_t> factors, const char* tensors) {
+    total = detail::checked_add(total, detail::checked_product(factors, path, tensors), path,
+                                "total size");
+  };
+  add({V, d}, "token_embedding_table (vocab_size x dim)");
+  add({2, L, d}, "rms_att_weight, rms_ffn_weight (2 x n_layers x dim)");
+  add({2, L, d, d}, "wq, wo (2 x n_layers x dim x dim)");
+  add({2, L, kv, d}, "wk, wv (2 x n_layers x kv_dim x dim)");
+  add({3, L, hidden, d}, "w1, w2, w3 (3 x n_layers x hidden_dim x dim)");
+  add({d}, "rms_final_weight (dim)");
+  add({seq, hd}, "freq_cis (seq_len x head_dim)");
+  if (h[5] < 0) add({V, d}, "wcls (vocab_size x dim)");
+  // The byte size must fit too (28 header bytes + 4 per float).
+  static const char* kNames[7] = {"dim",        "hidden_dim", "n_layers", "n_heads",
+                                  "n_kv_heads", "vocab_size", "seq_len"};
+  std::string header = "header (";
+  for (int i = 0; i < 7; ++i)
+    header += (i ? ", " : "") + std::string(kNames[i]) + " " + std::to_string(h[i]);
+  header += "): total bytes";
+  detail::checked_add(28, detail::checked_mul(total, 4, path, header), path, header);
+  return total;
+}
+
+}  // namespace
 
 bool detail::is_llama2c_checkpoint(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
@@ -22,17 +58,23 @@ bool detail::is_llama2c_checkpoint(const std::string& path) {
   int32_t h[7];
   if (size < sizeof(h) || !in.read(reinterpret_cast<char*>(h), sizeof(h))) return false;
   for (int i = 0; i < 7; ++i) {
-    if (h[i] == 0 || (i != 5 && h[i] < 0) || std::abs(h[i]) > (1 << 24)) return false;
+    if (h[i] == 0 || (i != 5 && h[i] < 0) || std::abs(int64_t{h[i]}) > (1 << 24)) return false;
   }
   if (h[3] <= 0 || h[0] % h[3] != 0 || h[4] <= 0) return false;
-  const int64_t d = h[0], hidden = h[1], L = h[2], V = std::abs(h[5]), seq = h[6];
-  const int64_t kv = d * h[4] / h[3], hd = d / h[3];
-  const int64_t floats = V * d + L * d * 2 + 2 * L * d * d + 2 * L * kv * d + 3 * L * hidden * d +
-                         d + seq * hd + (h[5] > 0 ? 0 : V * d);
+  int64_t floats = 0;
+  try {
+    floats = llama2c_floats(h, path);
+  } catch (const FormatError&) {
+    return false;  // sizes past 2^63: not a checkpoint
+  }
   return size == sizeof(h) + static_cast<uint64_t>(floats) * 4;
 }
 
 RawModel read_llama2c(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw FormatError(path + ": is a folder, not a llama2.c .bin checkpoint");
+  }
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw FormatError(path + ": cannot open");
   const auto file_size = static_cast<uint64_t>(in.tellg());
@@ -45,7 +87,7 @@ RawModel read_llama2c(const std::string& path) {
   static const char* kFields[7] = {"dim",        "hidden_dim", "n_layers", "n_heads",
                                    "n_kv_heads", "vocab_size", "seq_len"};
   for (int i = 0; i < 7; ++i) {
-    if (header[i] == 0 || (i != 5 && header[i] < 0) || std::abs(header[i]) > (1 << 24)) {
+    if (header[i] == 0 || (i != 5 && header[i] < 0) || std::abs(int64_t{header[i]}) > (1 << 24)) {
       throw FormatError(path + ": header field " + kFields[i] + " = " + std::to_string(header[i]) +
                         " is not a plausible value (not a llama2.c version-0 checkpoint?)");
     }
@@ -69,8 +111,7 @@ RawModel read_llama2c(const std::string& path) {
   const int64_t d = c.hidden_size, L = c.num_hidden_layers, hidden = c.intermediate_size;
   const int64_t kv = c.kv_dim(), V = c.vocab_size, hd = c.head_dim();
   const int64_t seq = c.max_position_embeddings;
-  const int64_t floats = V * d + L * d + L * d * d + 2 * L * kv * d + L * d * d + L * d +
-                         3 * L * hidden * d + d + seq * hd + (c.tie_word_embeddings ? 0 : V * d);
+  const int64_t floats = llama2c_floats(header, path);
   const uint64_t expected = sizeof(header) + static_cast<uint64_t>(floats) * 4;
   if (file_size != expected) {
     throw FormatError(path + ": " + std::to_string(file_size) + " bytes, but its header (dim " +

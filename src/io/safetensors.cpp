@@ -16,6 +16,7 @@
 
 #include "io/safetensors_dtype.h"
 #include "pplug/error.h"
+#include "util/checked_math.h"
 #include "util/file_io.h"
 
 namespace pplug {
@@ -90,16 +91,20 @@ void SafetensorsFile::Impl::parse_header(const std::string& text) {
     info.dtype = entry["dtype"].get<std::string>();
     const auto element = detail::safetensors_dtype(info.dtype);
     if (!element) fail(where + ": unknown dtype '" + info.dtype + "'");
-    uint64_t numel = 1;
     for (const auto& dim : entry["shape"]) {
       if (!dim.is_number_unsigned()) fail(where + ": shape entries must be non-negative integers");
-      const uint64_t d = dim.get<uint64_t>();
-      if (d != 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / d) {
-        fail(where + ": shape " + entry["shape"].dump() + " is too large");
-      }
-      numel *= d;
-      info.shape.push_back(static_cast<int64_t>(d));
+      info.shape.push_back(detail::checked_int64(dim.get<uint64_t>(), path, where + " shape"));
     }
+    // numel x element size, checked; a zero dim does not excuse the others from fitting.
+    std::vector<int64_t> factors{static_cast<int64_t>(element->size)};
+    bool empty = false;
+    for (const int64_t d : info.shape) {
+      if (d == 0) empty = true;
+      factors.push_back(std::max<int64_t>(d, 1));
+    }
+    const int64_t bytes =
+        detail::checked_product(factors, path, where + " shape " + entry["shape"].dump());
+    const auto expected = empty ? uint64_t{0} : static_cast<uint64_t>(bytes);
     for (const auto& off : entry["data_offsets"]) {
       if (!off.is_number_unsigned()) fail(where + ": data_offsets must be non-negative integers");
     }
@@ -111,7 +116,6 @@ void SafetensorsFile::Impl::parse_header(const std::string& text) {
            std::to_string(info.end) + "] go past the end of the data section (" +
            std::to_string(data_size) + " bytes; file truncated?)");
     }
-    const uint64_t expected = numel * element->size;
     if (info.end - info.begin != expected) {
       fail(where + ": " + std::to_string(info.end - info.begin) + " bytes for dtype " + info.dtype +
            " and shape " + shape_string(info.shape) + " (expected " + std::to_string(expected) +

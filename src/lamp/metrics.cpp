@@ -98,6 +98,33 @@ Scores rating_impl(const std::vector<std::string_view>& golds,
 
 }  // namespace
 
+void check_gold(Task task, std::string_view gold, const std::string& where) {
+  switch (metric_family(task)) {
+    case MetricFamily::kClassification: {
+      const auto& labels = task_labels(task);
+      const std::string_view stripped = detail::py_strip(gold);
+      for (const auto& label : labels) {
+        if (label == stripped) return;
+      }
+      throw FormatError(where + " is not a valid label: \"" + std::string(gold) + "\"");
+    }
+    case MetricFamily::kRating:
+      if (!parse_python_float(gold)) {
+        throw FormatError(where + " is not a number: \"" + std::string(gold) + "\"");
+      }
+      return;
+    case MetricFamily::kGeneration:
+      return;
+  }
+}
+
+void check_golds(Task task, const std::vector<Output>& golds, const std::string& source) {
+  for (size_t i = 0; i < golds.size(); ++i) {
+    check_gold(task, golds[i].output,
+               source + ": gold " + std::to_string(i) + " (id \"" + golds[i].id + "\")");
+  }
+}
+
 Scores classification_scores(const std::vector<std::string>& labels,
                              const std::vector<std::string_view>& golds,
                              const std::vector<std::string_view>& predictions) {
@@ -148,6 +175,8 @@ Scores score(Task task, const std::vector<Output>& golds, const std::vector<Outp
     pred_text.push_back(predictions[it->second].output);
   }
   if (!duplicates.empty()) throw MismatchError("duplicate gold ids: " + quoted_list(duplicates));
+  for (size_t i = 0; i < gold_text.size(); ++i)
+    check_gold(task, gold_text[i], describe_gold(i, &ids));
   std::vector<std::string> extra;
   for (const Output& p : predictions) {
     if (gold_ids.count(p.id) == 0) extra.push_back(p.id);

@@ -77,19 +77,17 @@ std::optional<std::string> try_build(Task task, std::string_view input,
   std::string joined;
   for (size_t i = 0; i < items.size(); ++i) {
     const ProfileItem& item = *items[i];
-    const long overhead = static_cast<long>(counter.encode(render_item(task, item, "")).size());
-    const long allowed = per_item + saved - overhead;
-    if (allowed < 0) return std::nullopt;
-    const std::string field(item.get(long_field(task)));
-    std::vector<int> tokens = counter.encode(field);
-    std::string body;
-    if (static_cast<long>(tokens.size()) > allowed) {
-      tokens.resize(static_cast<size_t>(allowed));
-      body = counter.decode(tokens);
-    } else {
-      body = field;
-    }
-    saved = allowed - static_cast<long>(tokens.size());
+    // Only as many tokens as the budget can use are encoded (a huge field costs no more).
+    const long share = per_item + saved;
+    if (share < 0) return std::nullopt;
+    const TokenPrefix overhead =
+        encode_prefix(counter, render_item(task, item, ""), static_cast<size_t>(share));
+    if (overhead.truncated) return std::nullopt;
+    const long allowed = share - static_cast<long>(overhead.ids.size());
+    const std::string_view field = item.get(long_field(task));
+    const TokenPrefix tokens = encode_prefix(counter, field, static_cast<size_t>(allowed));
+    const std::string body = tokens.truncated ? counter.decode(tokens.ids) : std::string(field);
+    saved = allowed - static_cast<long>(tokens.ids.size());
     if (i > 0) joined += ", and ";
     joined += render_item(task, item, body);
   }
@@ -108,7 +106,9 @@ std::string build_prompt(Task task, std::string_view input,
     throw InvalidArgument("max_length must be positive, got " + std::to_string(max_length));
   }
   if (items.empty()) return std::string(input);
-  const long input_tokens = static_cast<long>(counter.encode(std::string(input)).size());
+  // Only min(len(input), int(0.6 L)) matters: the input is encoded up to L tokens at most.
+  const long input_tokens =
+      static_cast<long>(encode_prefix(counter, input, static_cast<size_t>(max_length)).ids.size());
   // The LaMP code retries with a smaller input share while the items do not fit.
   // The factor takes the same floating values as Python's 0.6 - 0.1 - 0.1 ... (down to ~3e-17).
   double factor = 0.6;

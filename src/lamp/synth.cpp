@@ -15,10 +15,22 @@ using detail::SynthExample;
 void check_options(const SynthOptions& o) {
   auto bad = [](const std::string& what) { throw InvalidArgument("synth: " + what); };
   if (o.users < 3) bad("users must be at least 3 (one per split), got " + std::to_string(o.users));
-  if (o.questions_per_user < 1) bad("questions_per_user must be at least 1");
-  if (o.min_profile < 1 || o.max_profile < o.min_profile) {
-    bad("need 1 <= min_profile <= max_profile, got " + std::to_string(o.min_profile) + ".." +
-        std::to_string(o.max_profile));
+  if (o.users > kSynthMaxUsers) {
+    bad("users must be at most " + std::to_string(kSynthMaxUsers) + ", got " +
+        std::to_string(o.users));
+  }
+  if (o.questions_per_user < 1 || o.questions_per_user > kSynthMaxQuestionsPerUser) {
+    bad("questions_per_user must be in [1, " + std::to_string(kSynthMaxQuestionsPerUser) +
+        "], got " + std::to_string(o.questions_per_user));
+  }
+  if (o.min_profile < 1 || o.max_profile < o.min_profile || o.max_profile > kSynthMaxProfile) {
+    bad("need 1 <= min_profile <= max_profile <= " + std::to_string(kSynthMaxProfile) + ", got " +
+        std::to_string(o.min_profile) + ".." + std::to_string(o.max_profile));
+  }
+  const int64_t items = int64_t{o.users} * o.questions_per_user * o.max_profile;
+  if (items > kSynthMaxProfileItems) {
+    bad("users x questions_per_user x max_profile = " + std::to_string(items) +
+        " profile items exceeds the limit of " + std::to_string(kSynthMaxProfileItems));
   }
   if (o.dev_fraction < 0 || o.test_fraction < 0 || o.dev_fraction + o.test_fraction >= 1) {
     bad("dev_fraction and test_fraction must be >= 0 with a sum below 1");

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <cmath>
 #include <mutex>
 
 #include "eval/task_prompt.h"
@@ -94,6 +95,19 @@ PersonaPlug::PersonaPlug(LoadedModel llm, std::shared_ptr<const SentenceEncoder>
                         ", the model has " + std::to_string(llm_.model->hidden_size()));
   }
   if (config_.max_history < 1) throw InvalidArgument("plug-in: max_history must be >= 1");
+  if (config_.top_k < 0) {
+    throw InvalidArgument("plug-in: top_k must be >= 0 (0 = all items), got " +
+                          std::to_string(config_.top_k));
+  }
+  if (config_.num_persona_tokens < 0 || config_.num_persona_tokens > kMaxPersonaTokens) {
+    throw InvalidArgument("plug-in: num_persona_tokens must be in [0, " +
+                          std::to_string(kMaxPersonaTokens) + "], got " +
+                          std::to_string(config_.num_persona_tokens));
+  }
+  if (!(std::isfinite(config_.temperature) && config_.temperature > 0)) {
+    throw InvalidArgument("plug-in: temperature must be a finite number > 0, got " +
+                          std::to_string(config_.temperature));
+  }
   if (config_.max_input_tokens < 1) {
     throw InvalidArgument("plug-in: max_input_tokens must be >= 1");
   }

@@ -9,10 +9,12 @@
 #include <random>
 #include <set>
 
+#include "models/tensor_checks.h"
 #include "plug/plugin_impl.h"
 #include "pplug/error.h"
 #include "pplug/safetensors.h"
 #include "util/file_io.h"
+#include "util/log.h"
 
 namespace pplug {
 namespace fs = std::filesystem;
@@ -187,8 +189,21 @@ void PersonaPlug::save(const std::string& dir) const {
   }
 }
 
-std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& dir, LoadedModel llm,
+std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& given_dir, LoadedModel llm,
                                                std::shared_ptr<const SentenceEncoder> encoder) {
+  std::string dir = given_dir;
+  if (!fs::exists(fs::path(dir) / "manifest.json") &&
+      fs::exists(fs::path(dir) / "train_run.json")) {
+    // A `pplug train --out` folder: its plug-in is best/ (last/plugin while the run is going).
+    const fs::path best = fs::path(dir) / "best";
+    if (!fs::exists(best / "manifest.json")) {
+      throw FormatError(dir + ": is a training run folder, not a plug-in, and holds no best/ " +
+                        "plug-in yet; pass " + (fs::path(dir) / "last" / "plugin").string() +
+                        " for the latest checkpoint");
+    }
+    PPLUG_LOG_INFO("{} is a training run folder: loading its best plug-in, {}", dir, best.string());
+    dir = best.string();
+  }
   const std::string manifest_path = (fs::path(dir) / "manifest.json").string();
   json m;
   try {
@@ -206,10 +221,21 @@ std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& dir, LoadedMod
     throw FormatError(manifest_path + ": unsupported format_version " +
                       (m.contains("format_version") ? m["format_version"].dump() : "(missing)"));
   }
+  static const std::set<std::string> known = {
+      "format",           "format_version",    "config", "llm", "encoder",
+      "soft_token_scale", "plugin_fingerprint"};
+  for (auto it = m.begin(); it != m.end(); ++it) {
+    if (known.count(it.key()) == 0) {
+      throw FormatError(manifest_path + ": unknown top-level field '" + it.key() + "'");
+    }
+  }
   for (const char* key : {"config", "llm", "encoder"}) {
     if (!m.contains(key) || !m[key].is_object()) {
       throw FormatError(manifest_path + ": missing object field '" + key + "'");
     }
+  }
+  if (!m.contains("plugin_fingerprint") || !m["plugin_fingerprint"].is_string()) {
+    throw FormatError(manifest_path + ": missing string field 'plugin_fingerprint'");
   }
   const PluginConfig config = config_from_json(m["config"], manifest_path);
   if (!llm.model) throw InvalidArgument("PersonaPlug::load: no LLM given");
@@ -222,6 +248,18 @@ std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& dir, LoadedMod
                         std::to_string(llm.model->hidden_size()) + ", vocab_size " +
                         std::to_string(llm.model->config().vocab_size) + ")");
   }
+  // The fingerprint matched: every size the manifest states must be the model's own.
+  auto same = [&](const json& stated, int64_t actual, const std::string& field) {
+    if (!stated.is_number_integer() || stated.get<int64_t>() != actual) {
+      throw FormatError(manifest_path + ": field '" + field + "' is " + stated.dump() +
+                        ", but the LLM it names has " + std::to_string(actual));
+    }
+  };
+  same(m["llm"].value("hidden_size", json()), llm.model->hidden_size(), "llm.hidden_size");
+  same(m["llm"].value("num_hidden_layers", json()), llm.model->config().num_hidden_layers,
+       "llm.num_hidden_layers");
+  same(m["llm"].value("vocab_size", json()), llm.model->config().vocab_size, "llm.vocab_size");
+  same(json(config.llm_dim), llm.model->hidden_size(), "config.llm_dim");
   if (!encoder) throw InvalidArgument("PersonaPlug::load: no encoder given");
   const std::string want_encoder = m["encoder"].value("fingerprint", "");
   if (want_encoder != encoder->fingerprint()) {
@@ -231,7 +269,13 @@ std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& dir, LoadedMod
                         encoder->kind() + " " + encoder->fingerprint() + " (dim " +
                         std::to_string(encoder->dim()) + ")");
   }
-  auto plug = std::make_shared<PersonaPlug>(std::move(llm), std::move(encoder), config);
+  same(json(config.encoder_dim), encoder->dim(), "config.encoder_dim");
+  std::shared_ptr<PersonaPlug> plug;
+  try {
+    plug = std::make_shared<PersonaPlug>(std::move(llm), std::move(encoder), config);
+  } catch (const InvalidArgument& e) {
+    throw FormatError(manifest_path + ": " + e.what());  // a config value out of range
+  }
   const std::string weights_path = (fs::path(dir) / "plugin.safetensors").string();
   SafetensorsFile weights(weights_path);
   std::set<std::string> expected;
@@ -239,7 +283,17 @@ std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& dir, LoadedMod
     torch::NoGradGuard no_grad;
     for (auto& p : plug->impl_->module->named_parameters()) {
       expected.insert(p.key());
-      p.value().copy_(weights.get(p.key(), torch::kFloat32, p.value().sizes().vec()));
+      if (!weights.contains(p.key())) {
+        throw FormatError(weights_path + ": missing tensor '" + p.key() + "'");
+      }
+      const std::string& dtype = weights.info(p.key()).dtype;
+      if (dtype != "F32" && dtype != "F16" && dtype != "BF16") {
+        throw FormatError(weights_path + ": tensor '" + p.key() + "' has dtype " + dtype +
+                          ", expected F32 (or F16, BF16)");
+      }
+      const auto value = weights.get(p.key(), torch::kFloat32, p.value().sizes().vec());
+      detail::require_finite(value, weights_path, p.key());
+      p.value().copy_(value);
     }
   }
   for (const auto& name : weights.names()) {
@@ -248,6 +302,12 @@ std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& dir, LoadedMod
     }
   }
   plug->refresh_fingerprint();
+  const std::string stated = m["plugin_fingerprint"].get<std::string>();
+  if (stated != plug->fingerprint()) {
+    throw FormatError(weights_path + ": the weights give fingerprint " + plug->fingerprint() +
+                      ", but " + manifest_path + " says plugin_fingerprint " + stated +
+                      " (weights changed or mixed up after saving?)");
+  }
   return plug;
 }
 

@@ -2,6 +2,11 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <string_view>
+#include <unordered_map>
+
+#include "models/tensor_checks.h"
+#include "plug/plugin_impl.h"
 #include "pplug/error.h"
 #include "pplug/persona_plug.h"
 #include "pplug/safetensors.h"
@@ -13,7 +18,26 @@ constexpr const char* kFormat = "pplug-user-embedding";
 constexpr int kVersion = 1;
 }  // namespace
 
+void detail::require_unique_item_ids(const std::vector<std::string>& ids,
+                                     const std::string& source) {
+  std::unordered_map<std::string_view, size_t> seen;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i].empty()) continue;  // items without an id
+    const auto [it, fresh] = seen.emplace(ids[i], i);
+    if (!fresh) {
+      throw FormatError(source + ": item id '" + ids[i] + "' appears twice (items " +
+                        std::to_string(it->second) + " and " + std::to_string(i) + ")");
+    }
+  }
+}
+
 std::string UserEmbedding::to_bytes() const {
+  // The file format keys items by id: a history with one id twice is refused before writing.
+  try {
+    detail::require_unique_item_ids(item_ids_, "user embedding");
+  } catch (const FormatError& e) {
+    throw InvalidArgument(std::string(e.what()) + "; give every history item its own id");
+  }
   nlohmann::json ids = item_ids_;
   std::map<std::string, std::string> meta = {{"format", kFormat},
                                              {"format_version", std::to_string(kVersion)},
@@ -53,6 +77,7 @@ UserEmbedding UserEmbedding::from_bytes(const std::string& bytes, const std::str
     } catch (const nlohmann::json::exception& e) {
       throw FormatError(source + ": metadata item_ids is not a JSON string array");
     }
+    detail::require_unique_item_ids(user.item_ids_, source);
     if (!user.item_ids_.empty()) {
       if (!file.contains("item_vectors") || !file.contains("item_projections")) {
         throw FormatError(source + ": missing item_vectors or item_projections");
@@ -65,6 +90,8 @@ UserEmbedding UserEmbedding::from_bytes(const std::string& bytes, const std::str
         throw FormatError(source + ": tensor rows disagree with the " + std::to_string(n) +
                           " item ids");
       }
+      detail::require_finite(user.item_vectors_, source, "item_vectors");
+      detail::require_finite(user.item_projections_, source, "item_projections");
     }
     return user;
   }

@@ -7,6 +7,7 @@
 
 #include "plug/plugin_module.h"
 #include "pplug/error.h"
+#include "pplug/lamp_metrics.h"
 #include "util/log.h"
 
 namespace pplug::detail {
@@ -24,6 +25,10 @@ TrainData prepare_train_data(const PersonaPlug& plug, const LabelledSplit& split
     std::string ids;
     for (const auto& id : missing) ids += (ids.empty() ? "" : ", ") + id;
     throw InvalidArgument("training questions without a gold output: " + ids);
+  }
+  // Golds the scorer would refuse (a LaMP-3 rating "banana") are refused here too.
+  if (!plug.config().task.empty()) {
+    lamp::check_golds(lamp::parse_task(plug.config().task), split.golds, "training golds");
   }
   const Tokenizer& tok = *plug.llm().tokenizer;
   const int max_history = plug.config().max_history;

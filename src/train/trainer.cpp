@@ -6,6 +6,7 @@
 #include <torch/serialize.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <random>
 
+#include "models/tensor_checks.h"
 #include "plug/plugin_module.h"
 #include "pplug/error.h"
 #include "pplug/safetensors.h"
@@ -123,13 +125,75 @@ void load_module_weights(detail::PluginModuleImpl& module, const std::string& pa
   SafetensorsFile file(path);
   torch::NoGradGuard no_grad;
   for (auto& p : module.named_parameters()) {
-    p.value().copy_(file.get(p.key(), torch::kFloat32, p.value().sizes().vec()));
+    const auto value = file.get(p.key(), torch::kFloat32, p.value().sizes().vec());
+    detail::require_finite(value, path, p.key());
+    p.value().copy_(value);
+  }
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// What a killed run can leave behind: the marker's temporary file, the checkpoint swap folders
+// (save_resumable) and PersonaPlug::save's folders for best/.
+bool is_leftover(const std::string& name) {
+  return starts_with(name, std::string(kRunMarker) + ".tmp.") || name == "last.tmp" ||
+         name == "last.old" || starts_with(name, "best.tmp-") || starts_with(name, "best.old-");
+}
+
+bool is_run_file(const std::string& name) {
+  return name == kRunMarker || name == "last" || name == "best" || name == "metrics.jsonl";
+}
+
+// A swap of `name` killed half-way leaves `name` missing and its complete new version (`fresh`
+// holds `complete_file`) or its old version beside it: put one back (the newest complete one).
+void recover_folder(const fs::path& out, const std::string& name,
+                    const std::vector<std::string>& leftovers, const std::string& fresh_prefix,
+                    const std::string& old_prefix, const std::string& complete_file) {
+  std::error_code ec;
+  if (fs::exists(out / name)) return;
+  for (const auto& prefix : {fresh_prefix, old_prefix}) {
+    for (const auto& left : leftovers) {
+      if (!starts_with(left, prefix)) continue;
+      if (prefix == fresh_prefix && !fs::exists(out / left / complete_file)) continue;
+      fs::rename(out / left, out / name, ec);
+      if (!ec) {
+        PPLUG_LOG_WARN("{}: recovered {}/ from {}/ left by an interrupted run", out.string(), name,
+                       left);
+        return;
+      }
+    }
+  }
+}
+
+// Cleans up after a run that was killed: recovers last/ and best/ from a half-done swap, then
+// removes the temporaries. Only in a folder that holds nothing but a training run's files.
+void recover_killed_run(const fs::path& out) {
+  std::error_code ec;
+  std::vector<std::string> leftovers;
+  for (const auto& entry : fs::directory_iterator(out, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (is_leftover(name)) {
+      leftovers.push_back(name);
+    } else if (!is_run_file(name)) {
+      return;  // someone else's folder: prepare_out_dir refuses it
+    }
+  }
+  if (leftovers.empty()) return;
+  std::sort(leftovers.begin(), leftovers.end());
+  // last.tmp is complete once its state.json exists (written last); last.old is the previous.
+  recover_folder(out, "last", leftovers, "last.tmp", "last.old", "state.json");
+  recover_folder(out, "best", leftovers, "best.tmp-", "best.old-", "manifest.json");
+  for (const auto& left : leftovers) {
+    if (fs::exists(out / left)) fs::remove_all(out / left, ec);
   }
 }
 
 void prepare_out_dir(const std::string& out, bool resuming) {
   if (out.empty()) throw InvalidArgument("training needs an output folder");
   std::error_code ec;
+  if (fs::is_directory(out, ec)) recover_killed_run(fs::path(out));
   if (fs::exists(out) && !fs::is_empty(out, ec) && !fs::exists(fs::path(out) / kRunMarker)) {
     throw InvalidArgument(out +
                           ": exists and holds something other than a pplug training run; "
@@ -170,6 +234,15 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
                           const DevEvaluator& dev, const std::string& resume_dir) {
   if (o.epochs < 1 || o.batch_size < 1 || o.grad_accum < 1 || !(o.lr > 0)) {
     throw InvalidArgument("training: epochs, batch_size, grad_accum and lr must be positive");
+  }
+  for (const auto& [name, value] : {std::pair<const char*, double>{"lr", o.lr},
+                                    {"weight_decay", o.weight_decay},
+                                    {"warmup_ratio", o.warmup_ratio},
+                                    {"max_grad_norm", o.max_grad_norm}}) {
+    if (!std::isfinite(value) || value < 0) {
+      throw InvalidArgument(std::string("training: ") + name +
+                            " must be a finite number >= 0, got " + std::to_string(value));
+    }
   }
   prepare_out_dir(o.out_dir, !resume_dir.empty());
   g_stop.store(false);
@@ -217,10 +290,38 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
     PPLUG_LOG_INFO("resuming at epoch {} step {}", start_epoch + 1, global_step);
   }
   detail::write_file_atomic((fs::path(o.out_dir) / kRunMarker).string(), run.dump(2) + "\n");
-  std::ofstream metrics((fs::path(o.out_dir) / "metrics.jsonl").string(), std::ios::app);
+  // Appended to (a resumed run keeps the earlier lines) and flushed line by line, so a killed
+  // run loses no line it wrote.
+  const std::string metrics_path = (fs::path(o.out_dir) / "metrics.jsonl").string();
+  std::ofstream metrics(metrics_path, std::ios::app);
+  if (!metrics) throw Error(metrics_path + ": cannot open for appending");
+  auto log_metrics = [&](const json& line) {
+    metrics << line.dump() << "\n";
+    metrics.flush();
+  };
+  if (!resume_dir.empty()) log_metrics({{"resumed_at_step", global_step}, {"from", resume_dir}});
 
   TrainSummary summary;
   detail::Progress progress(total_steps, o.progress_bar, o.log_every);
+  // A run that goes non-finite stops before it can write a checkpoint: last/ and best/ keep
+  // the last good state.
+  auto diverged = [&](const std::string& what, int epoch, int64_t step) {
+    progress.finish();
+    log_metrics({{"step", step}, {"epoch", epoch + 1}, {"diverged", what}});
+    return Error("training diverged at step " + std::to_string(step) + " (epoch " +
+                 std::to_string(epoch + 1) + "): " + what + "; nothing was saved for it, " +
+                 o.out_dir + "/last and " + o.out_dir +
+                 "/best keep the last good checkpoint (try a lower --lr)");
+  };
+  // Checked before every save: a checkpoint never holds a non-finite weight.
+  auto require_finite_weights = [&](int epoch) {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : module.named_parameters()) {
+      if (!at::isfinite(p.value()).all().item<bool>()) {
+        throw diverged("weight '" + p.key() + "' is no longer finite", epoch, global_step);
+      }
+    }
+  };
   const auto t0 = std::chrono::steady_clock::now();
   int64_t examples_seen = 0;
   auto state_json = [&](int epoch, int64_t step_in_epoch) {
@@ -251,9 +352,16 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
         step_loss += loss.item<double>();
         examples_seen += static_cast<int64_t>(batch.size());
       }
+      if (!std::isfinite(step_loss)) {
+        throw diverged("the loss is " + std::to_string(step_loss), epoch, global_step + 1);
+      }
       double grad_norm = 0.0;
       if (o.max_grad_norm > 0) {
         grad_norm = torch::nn::utils::clip_grad_norm_(params, o.max_grad_norm);
+        if (!std::isfinite(grad_norm)) {
+          throw diverged("the gradient norm is " + std::to_string(grad_norm), epoch,
+                         global_step + 1);
+        }
       }
       const double lr = learning_rate(o, global_step, total_steps);
       for (auto& group : optimizer.param_groups()) {
@@ -267,15 +375,16 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const double eps = secs > 0 ? examples_seen / secs : 0.0;
-      metrics << json{{"step", global_step},    {"epoch", epoch + 1},
-                      {"loss", step_loss},      {"lr", lr},
-                      {"grad_norm", grad_norm}, {"examples_per_s", eps}}
-                     .dump()
-              << "\n";
+      log_metrics({{"step", global_step},
+                   {"epoch", epoch + 1},
+                   {"loss", step_loss},
+                   {"lr", lr},
+                   {"grad_norm", grad_norm},
+                   {"examples_per_s", eps}});
       progress.update(global_step, epoch + 1, step_loss, eps);
       if (g_stop.load()) {
         progress.finish();
-        metrics.flush();
+        require_finite_weights(epoch);
         save_resumable(plug, optimizer, o.out_dir, state_json(epoch, s + 1));
         plug.refresh_fingerprint();
         PPLUG_LOG_WARN("interrupted: resumable state saved in {}/last", o.out_dir);
@@ -285,22 +394,25 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
       }
     }
     summary.last_loss = epoch_batches > 0 ? epoch_loss / epoch_batches : 0.0;
+    require_finite_weights(epoch);
     plug.refresh_fingerprint();
     module.eval();
     if (dev) {
       const auto [value, higher_better] = dev(plug);
-      metrics << json{{"epoch", epoch + 1}, {"dev", value}}.dump() << "\n";
+      log_metrics({{"epoch", epoch + 1}, {"dev", value}});
       PPLUG_LOG_INFO("epoch {}: train loss {:.4f}, dev {:.4f}", epoch + 1, summary.last_loss,
                      value);
       if (!have_best || (higher_better ? value > best_dev : value < best_dev)) {
         best_dev = value;
         have_best = true;
+        require_finite_weights(epoch);
         plug.save((fs::path(o.out_dir) / "best").string());
       }
     } else {
       plug.save((fs::path(o.out_dir) / "best").string());
     }
     module.train();
+    require_finite_weights(epoch);
     save_resumable(plug, optimizer, o.out_dir, state_json(epoch + 1, 0));
   }
   progress.finish();

@@ -1,10 +1,12 @@
 // Generation strategies on the real stories260K model (small and fast) and tiny random ones.
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 
 #include <thread>
 
+#include "generation/sampler.h"
 #include "pplug/error.h"
 #include "pplug/generation.h"
 #include "support/test_models.h"
@@ -201,6 +203,35 @@ TEST_F(GeneratorTest, InvalidOptionsAreRejected) {
   o.temperature = -1.0f;
   EXPECT_THROW(generator_->generate("x", o), InvalidArgument);
   EXPECT_THROW(generator_->generate_ids({{}}, GenerationOptions{}), InvalidArgument);
+}
+
+// A temperature of 1e-45 used to overflow logits / T to inf and fail in multinomial ("probability
+// tensor contains inf/nan"); below kGreedyTemperature sampling is greedy (its limit).
+TEST(Sampler, TinyTemperaturesAreGreedy) {
+  c10::InferenceMode guard;
+  const auto logits = at::tensor({5.0f, 7.0f, 1.0f, 6.5f, -3.0f, 7.0f, 2.0f, 0.0f}).view({2, 4});
+  auto gen = at::detail::createCPUGenerator(3);
+  for (const float t : {1e-45f, 1e-30f, 1e-7f}) {
+    GenerationOptions o;
+    o.temperature = t;
+    detail::validate_options(o);
+    const auto picked = detail::pick_tokens(logits, o, gen);
+    EXPECT_EQ(picked[0].item<int64_t>(), 1) << t;
+    EXPECT_EQ(picked[1].item<int64_t>(), 1) << t;
+    o.top_k = 2;
+    o.top_p = 0.5f;
+    EXPECT_EQ(detail::pick_tokens(logits, o, gen)[0].item<int64_t>(), 1) << t;
+  }
+}
+
+TEST(Sampler, BeamWidthIsBounded) {
+  GenerationOptions o;
+  o.num_beams = kMaxNumBeams;
+  EXPECT_NO_THROW(detail::validate_options(o));
+  o.num_beams = kMaxNumBeams + 1;
+  EXPECT_THROW(detail::validate_options(o), InvalidArgument);
+  o.num_beams = 100000;
+  EXPECT_THROW(detail::validate_options(o), InvalidArgument);
 }
 
 TEST(Generator, ConcurrentCallsMatchSerialCalls) {

@@ -3,6 +3,7 @@
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -108,6 +109,61 @@ TEST(ModelFiles, TruncatedOrLyingLlama2cCheckpointsAreRefused) {
   expect_error<FormatError>([&] { read_llama2c(dir + "/garbage.bin"); }, {"garbage.bin", "dim"});
   std::ofstream(dir + "/tiny.bin", std::ios::binary) << "abc";
   expect_error<FormatError>([&] { read_llama2c(dir + "/tiny.bin"); }, {"too short"});
+}
+
+// A 156-byte header whose dims multiply past 2^63: computed without overflow checks, its size
+// wraps round to exactly the file's 156 bytes and the reader allocates garbage (bad_alloc).
+TEST(ModelFiles, Llama2cHeaderWhoseSizesOverflowIsAFormatError) {
+  const std::string dir = testing::temp_dir("l2c_overflow");
+  const int32_t header[7] = {65536, 11097426, 2097152, 2048, 2048, 16777215, 1};
+  std::string bytes(reinterpret_cast<const char*>(header), sizeof(header));
+  bytes += std::string(128, '\0');
+  ASSERT_EQ(bytes.size(), 156u);
+  std::ofstream(dir + "/wrap.bin", std::ios::binary) << bytes;
+  expect_error<FormatError>([&] { read_llama2c(dir + "/wrap.bin"); },
+                            {"wrap.bin", "n_layers 2097152", "overflows"});
+  ModelLoadOptions no_tok;
+  no_tok.load_tokenizer = false;
+  EXPECT_THROW(load_model(dir + "/wrap.bin", no_tok), FormatError);
+}
+
+TEST(ModelFiles, Llama2cReaderOnAFolderSaysSo) {
+  const std::string dir = testing::temp_dir("l2c_folder");
+  expect_error<FormatError>([&] { read_llama2c(dir); }, {dir, "is a folder"});
+}
+
+// config.json saying fewer layers than the file holds used to load a truncated model.
+TEST(ModelFiles, ConfigThatDisagreesWithTheTensorsIsRefused) {
+  auto raw = random_model(testing::tiny_config(), 12);  // 2 layers
+  const std::string dir = testing::temp_dir("layers");
+  save_hf_model(raw, dir);
+  auto config = raw.config;
+  config.num_hidden_layers = 1;
+  save_llama_config(config, dir + "/config.json");
+  ModelLoadOptions no_tok;
+  no_tok.load_tokenizer = false;
+  expect_error<FormatError>(
+      [&] { load_model(dir, no_tok); },
+      {dir, "unexpected tensor", "num_hidden_layers 1", "'model.layers.1.input_layernorm.weight'"});
+  config.num_hidden_layers = 3;
+  save_llama_config(config, dir + "/config.json");
+  expect_error<FormatError>([&] { load_model(dir, no_tok); }, {dir, "missing tensor", "layers.2"});
+}
+
+TEST(ModelFiles, NonFiniteWeightsAreRefusedWithTheTensorName) {
+  auto raw = random_model(testing::tiny_config(), 13);
+  for (auto& [name, t] : raw.weights) {
+    if (name == "model.layers.1.mlp.down_proj.weight") t[3][4] = std::nan("");
+  }
+  expect_error<FormatError>(
+      [&] { LlamaModel(raw.config, raw.weights, torch::kFloat32, "nan-model"); },
+      {"nan-model", "model.layers.1.mlp.down_proj.weight", "non-finite"});
+  const std::string dir = testing::temp_dir("nan_l2c");
+  save_llama2c(raw, dir + "/m.bin");
+  ModelLoadOptions no_tok;
+  no_tok.load_tokenizer = false;
+  expect_error<FormatError>([&] { load_model(dir + "/m.bin", no_tok); },
+                            {"m.bin", "model.layers.1.mlp.down_proj.weight"});
 }
 
 TEST(ModelFiles, MissingPathAndAmbiguousTokenizerAreErrors) {

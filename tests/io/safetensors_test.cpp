@@ -94,6 +94,22 @@ TEST(Safetensors, RejectsNegativeOrMalformedEntries) {
   expect_format_error(handmade(R"([1,2])", 0), "not a JSON object");
 }
 
+// Dims beyond INT64_MAX (here beside a zero dim, so the element count is 0) and shapes whose
+// byte size passes 2^64 are FormatErrors naming the tensor, never a wrapped size or a libtorch
+// error about negative dims.
+TEST(Safetensors, RejectsShapesThatOverflow) {
+  expect_format_error(
+      handmade(R"({"w":{"dtype":"F32","shape":[0,18446744073709551615],"data_offsets":[0,0]}})", 0),
+      "tensor 'w' shape");
+  expect_format_error(
+      handmade(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", 0),
+      "overflows");
+  expect_format_error(
+      handmade(R"({"w":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})",
+               0),
+      "overflows");
+}
+
 TEST(Safetensors, TruncatedRealFileIsRefused) {
   const std::string dir = testing::temp_dir("st");
   save_safetensors(dir + "/full.safetensors", {{"w", at::randn({64, 64})}});

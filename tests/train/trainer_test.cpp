@@ -3,12 +3,15 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 
 #include "plug/plugin_module.h"
 #include "pplug/error.h"
+#include "pplug/lamp_metrics.h"
 #include "pplug/text_encoder.h"
 #include "pplug/trainer.h"
 #include "support/test_models.h"
@@ -201,6 +204,138 @@ TEST_F(TrainerTest, BadInputsAreRefusedWithoutTouchingFiles) {
   EXPECT_THROW(train_plugin(*plug, two_taste_split(2, 1), o), InvalidArgument);
   EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/thesis.tex"));
   EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/metrics.jsonl"));
+}
+
+size_t count_lines(const std::string& path, const std::string& needle = "") {
+  std::ifstream in(path);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
+// A LaMP_3 plug-in trained on a rating gold the scorer refuses ("banana") is refused too.
+TEST_F(TrainerTest, GoldsTheScorerRefusesAreRefused) {
+  PluginConfig c;
+  c.task = "LaMP_3";
+  PersonaPlug plug(llm_, encoder_, c, 3);
+  auto split = two_taste_split(2, 1);
+  for (auto& g : split.golds) g.output = "4";
+  split.golds.back().output = "banana";
+  try {
+    train_plugin(plug, split, options("banana"));
+    FAIL() << "a gold 'banana' was accepted for LaMP_3";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("is not a number: \"banana\""), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find(split.golds.back().id), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(lamp::score(lamp::Task::kLaMP3, split.golds, split.golds), FormatError);
+}
+
+// A learning rate that blows the weights up stops the run with a clear error before anything
+// non-finite is saved.
+TEST_F(TrainerTest, NonFiniteTrainingStopsWithoutSavingIt) {
+  auto plug = make(true);
+  auto o = options("diverge", 2);
+  o.lr = 1e30;
+  try {
+    train_plugin(*plug, two_taste_split(4, 2), o);
+    FAIL() << "training with lr 1e30 finished";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("training diverged at step"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/best"));
+  EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/last"));
+  EXPECT_EQ(count_lines(o.out_dir + "/metrics.jsonl", "\"diverged\""), 1u);
+  auto bad = options("inf_lr");
+  bad.lr = std::numeric_limits<double>::infinity();
+  EXPECT_THROW(train_plugin(*plug, two_taste_split(2, 1), bad), InvalidArgument);
+}
+
+// Weights that go non-finite in epoch 2 (injected here by the dev evaluator) are never saved:
+// last/ and best/ keep epoch 1's checkpoint.
+TEST_F(TrainerTest, TheLastGoodCheckpointIsKept) {
+  auto plug = make(true);
+  auto o = options("keep_good", 2);
+  int calls = 0;
+  std::string good;
+  const DevEvaluator poison_in_epoch_two = [&](const PersonaPlug& p) {
+    if (++calls == 2) {
+      torch::NoGradGuard no_grad;
+      p.train_module().persona_proj->fc2->weight[0][0].fill_(std::nan(""));
+    } else {
+      good = p.fingerprint();
+    }
+    return std::make_pair(static_cast<double>(calls), true);
+  };
+  EXPECT_THROW(train_plugin(*plug, two_taste_split(4, 2), o, poison_in_epoch_two), Error);
+  std::ifstream state(o.out_dir + "/last/state.json");
+  const std::string text((std::istreambuf_iterator<char>(state)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"epoch\": 1"), std::string::npos) << text;
+  auto best = PersonaPlug::load(o.out_dir + "/best", llm_, encoder_);
+  EXPECT_EQ(best->fingerprint(), good);
+}
+
+// metrics.jsonl is written line by line (a kill -9 loses nothing already logged) and a resumed
+// run appends to it.
+TEST_F(TrainerTest, MetricsAreFlushedPerLineAndKeptOnResume) {
+  const auto split = two_taste_split(4, 2);
+  auto plug = make(true);
+  auto o = options("metrics", 3);
+  size_t seen_during_run = 0;
+  int calls = 0;
+  const DevEvaluator look = [&](const PersonaPlug&) {
+    if (++calls == 1) {
+      seen_during_run = count_lines(o.out_dir + "/metrics.jsonl", "\"loss\"");
+      request_training_stop();
+    }
+    return std::make_pair(0.0, true);
+  };
+  const auto first = train_plugin(*plug, split, o, look);
+  ASSERT_TRUE(first.interrupted);
+  EXPECT_EQ(seen_during_run, 2u);  // 8 examples / batch 4: the epoch's two steps, on disk
+  const size_t before = count_lines(o.out_dir + "/metrics.jsonl", "\"loss\"");
+  auto resumed = make(true);
+  const auto rest = train_plugin(*resumed, split, o, nullptr, o.out_dir + "/last");
+  EXPECT_EQ(count_lines(o.out_dir + "/metrics.jsonl", "\"loss\""),
+            before + static_cast<size_t>(rest.steps - first.steps));
+  EXPECT_EQ(count_lines(o.out_dir + "/metrics.jsonl", "\"resumed_at_step\""), 1u);
+}
+
+// What a kill -9 can leave behind never blocks a rerun or a resume.
+TEST_F(TrainerTest, LeftoversOfAKilledRunAreCleanedUp) {
+  namespace fs = std::filesystem;
+  const auto split = two_taste_split(2, 2);
+  // Killed in the first millisecond: only the marker's temporary file exists.
+  auto o = options("killed_early", 1);
+  fs::create_directories(o.out_dir);
+  std::ofstream(o.out_dir + "/train_run.json.tmp.123.456") << "{";
+  auto plug = make(true);
+  train_plugin(*plug, split, o);
+  EXPECT_FALSE(fs::exists(o.out_dir + "/train_run.json.tmp.123.456"));
+  EXPECT_TRUE(fs::exists(o.out_dir + "/best/manifest.json"));
+
+  // Killed between the two renames of a checkpoint swap: last/ is missing, last.old/ holds the
+  // previous state and last.tmp/ a half-written one.
+  auto r = options("killed_swap", 2);
+  int calls = 0;
+  const DevEvaluator stop = [&](const PersonaPlug&) {
+    if (++calls == 1) request_training_stop();
+    return std::make_pair(0.0, true);
+  };
+  auto first = make(true);
+  ASSERT_TRUE(train_plugin(*first, split, r, stop).interrupted);
+  fs::rename(r.out_dir + "/last", r.out_dir + "/last.old");
+  fs::create_directories(r.out_dir + "/last.tmp/plugin");
+  fs::create_directories(r.out_dir + "/best.tmp-1-2");
+  auto resumed = make(true);
+  const auto summary = train_plugin(*resumed, split, r, nullptr, r.out_dir + "/last");
+  EXPECT_FALSE(summary.interrupted);
+  for (const char* left : {"last.tmp", "last.old", "best.tmp-1-2"}) {
+    EXPECT_FALSE(fs::exists(r.out_dir + "/" + left)) << left;
+  }
+  EXPECT_TRUE(fs::exists(r.out_dir + "/last/state.json"));
 }
 
 }  // namespace

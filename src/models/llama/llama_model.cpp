@@ -2,12 +2,15 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <set>
 #include <unordered_map>
 
 #include "kernels/weight_arena.h"
 #include "models/llama/llama_matrices.h"
+#include "models/tensor_checks.h"
 #include "models/tensor_fingerprint.h"
 #include "pplug/error.h"
 
@@ -30,6 +33,27 @@ class WeightTable {
               size_t arena_bytes)
       : source_(std::move(source)), arena_(arena_bytes) {
     for (const auto& [name, tensor] : weights) table_.emplace(name, tensor);
+  }
+  // Throws FormatError naming the tensors of the file that no part of the model used: a config
+  // whose num_hidden_layers (or tie_word_embeddings) disagrees with the file, or a file of
+  // another architecture. Tolerated: rotary inv_freq buffers and a tied model's lm_head copy.
+  void require_all_used(const LlamaConfig& config) const {
+    std::vector<std::string> unused;
+    for (const auto& [name, tensor] : table_) {
+      if (used_.count(name) > 0) continue;
+      if (name.size() >= 8 && name.compare(name.size() - 8, 8, "inv_freq") == 0) continue;
+      if (config.tie_word_embeddings && name == "lm_head.weight") continue;
+      unused.push_back(name);
+    }
+    if (unused.empty()) return;
+    std::sort(unused.begin(), unused.end());
+    std::string list;
+    for (size_t i = 0; i < unused.size() && i < 5; ++i) list += (i ? ", '" : "'") + unused[i] + "'";
+    if (unused.size() > 5) list += " and " + std::to_string(unused.size() - 5) + " more";
+    throw FormatError(source_ + ": " + std::to_string(unused.size()) +
+                      " unexpected tensor(s) for a model with num_hidden_layers " +
+                      std::to_string(config.num_hidden_layers) +
+                      " (does the config disagree with the weights?): " + list);
   }
   // A small tensor (norm weights) in ordinary memory.
   torch::Tensor vector(const std::string& name, int64_t size, torch::Dtype dtype) const {
@@ -103,6 +127,7 @@ class WeightTable {
       throw FormatError(source_ + ": tensor '" + name + "' has shape " +
                         shape_string(it->second.sizes()) + ", expected " + shape_string(shape));
     }
+    if (used_.insert(name).second) detail::require_finite(it->second, source_, name);
     return it->second;
   }
   // True when the parts are arena memory in `dtype`, contiguous and consecutive.
@@ -125,6 +150,7 @@ class WeightTable {
 
   std::string source_;
   std::unordered_map<std::string, torch::Tensor> table_;
+  mutable std::set<std::string> used_;
   kernels::WeightArena arena_;
 };
 
@@ -255,6 +281,7 @@ LlamaModel::LlamaModel(LlamaConfig config,
     layer.ffn_norm_f32 = layer.ffn_norm.to(at::kFloat).contiguous();
     layers_.push_back(std::move(layer));
   }
+  w.require_all_used(config_);
 
   // RoPE tables in the HF layout: frequency i applies to the pair (x[i], x[i + hd/2]).
   auto inv_freq =

@@ -54,6 +54,56 @@ TEST(LampPrompt, UnusedBudgetCarriesToTheNextItem) {
                 words(11, "w") + "\" . review: x y");
 }
 
+// Counts the bytes it is asked to encode (a stand-in for a real tokenizer's cost).
+class MeteredCounter final : public TokenCounter {
+ public:
+  std::vector<int> encode(const std::string& text) const override {
+    bytes += text.size();
+    return words_.encode(text);
+  }
+  std::string decode(const std::vector<int>& ids) const override { return words_.decode(ids); }
+  mutable size_t bytes = 0;
+
+ private:
+  WhitespaceTokenCounter words_;
+};
+
+TEST(LampPrompt, EncodePrefixEncodesOnlyWhatTheBudgetNeeds) {
+  MeteredCounter c;
+  const std::string text = words(200000, "w");  // ~1.3 MB
+  const TokenPrefix p = encode_prefix(c, text, 10);
+  EXPECT_TRUE(p.truncated);
+  EXPECT_EQ(c.decode(p.ids), words(10, "w"));
+  EXPECT_LT(c.bytes, 4096u);
+  const TokenPrefix all = encode_prefix(c, "a b c", 10);
+  EXPECT_FALSE(all.truncated);
+  EXPECT_EQ(all.ids.size(), 3u);
+  const TokenPrefix exact = encode_prefix(c, "a b c", 3);
+  EXPECT_FALSE(exact.truncated);
+  EXPECT_TRUE(encode_prefix(c, "a b c", 2).truncated);
+  // One huge word is one word-token however long: the prefix grows geometrically until it
+  // holds the word, so the work stays within a small multiple of the text.
+  c.bytes = 0;
+  const std::string huge = std::string(1 << 20, 'x') + " y";
+  const TokenPrefix word = encode_prefix(c, huge, 1);
+  EXPECT_TRUE(word.truncated);
+  EXPECT_EQ(c.decode(word.ids), std::string(1 << 20, 'x'));
+  EXPECT_LT(c.bytes, 4 * huge.size());
+}
+
+// A huge input and a huge profile field cost work in proportion to the budget, not to their size
+// (the `prompt` verb on a 50 MB input used to tokenize all of it), and give the same prompt.
+TEST(LampPrompt, HugeInputsAreNotTokenizedWhole) {
+  // L 64, input > 38 words: B = 64 - 38 = 26; b = 25; the template is 6 words: 19 words kept.
+  MeteredCounter metered;
+  const std::string input = "review: " + words(300000, "x");  // ~2 MB
+  const ProfileItem a = item({{"text", words(300000, "t")}, {"score", "5"}});
+  const std::string prompt = build_prompt(Task::kLaMP3, input, {&a}, 64, metered);
+  EXPECT_LT(metered.bytes, 64u * 1024);
+  EXPECT_TRUE(prompt == "5 is the score for \"" + words(19, "t") + "\" . " + input)
+      << prompt.substr(0, 200);
+}
+
 TEST(LampPrompt, TemplatesPerTask) {
   WhitespaceTokenCounter c;
   const ProfileItem p = item(

@@ -136,6 +136,15 @@ TEST(HfTokenizerGgufFile, HostileFiles) {
   // An array claiming 2^60 strings.
   expect_error(key + std::string("\x09\0\0\0\x08\0\0\0", 8) + std::string("\0\0\0\0\0\0\0\x10", 8),
                "exceeds the file");
+  // A uint64 value past INT64_MAX (it would read back negative).
+  expect_error(
+      key + std::string("\x0a\0\0\0", 4) + std::string("\xff\xff\xff\xff\xff\xff\xff\xff", 8),
+      "exceeds the signed 64-bit range");
+  // A tensor count no file of this size can hold.
+  std::string many("GGUF\x03\0\0\0", 8);
+  many += std::string("\0\0\0\0\0\0\0\x01", 8);  // 2^56 tensors
+  many += std::string(8, '\0');                  // no keys
+  expect_error(many, "tensor count");
   // A string longer than the file.
   expect_error(key + std::string("\x08\0\0\0", 4) + std::string("\xff\xff\0\0\0\0\0\0", 8),
                "exceeds the file");

@@ -5,6 +5,7 @@
 
 #include "pplug/error.h"
 #include "pplug/logging.h"
+#include "util/checked_math.h"
 #include "util/file_io.h"
 
 namespace pplug {
@@ -23,6 +24,28 @@ TEST(FileIo, AtomicWriteReplacesContentAndLeavesNoTemporaries) {
             1);
   EXPECT_THROW(detail::read_file((dir / "missing").string()), FormatError);
   EXPECT_THROW(detail::write_file_atomic((dir / "no/such/dir/f").string(), "x"), Error);
+}
+
+TEST(CheckedMath, ProductsAndSumsThatOverflowThrowNamingFileAndField) {
+  EXPECT_EQ(detail::checked_mul(1 << 20, 1 << 20, "f.bin", "dim"), int64_t{1} << 40);
+  EXPECT_EQ(detail::checked_product({2, 3, 4}, "f.bin", "dims"), 24);
+  EXPECT_EQ(detail::checked_product(std::vector<int64_t>{}, "f.bin", "dims"), 1);
+  EXPECT_EQ(detail::checked_add(INT64_MAX - 1, 1, "f.bin", "total"), INT64_MAX);
+  try {
+    detail::checked_product({int64_t{1} << 32, int64_t{1} << 31}, "f.bin", "w1 (L x d)");
+    FAIL() << "no overflow reported";
+  } catch (const FormatError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("f.bin: w1 (L x d): 4294967296 x 2147483648 overflows"), std::string::npos)
+        << what;
+  }
+  EXPECT_THROW(detail::checked_add(INT64_MAX, 1, "f.bin", "total"), FormatError);
+  EXPECT_THROW(detail::checked_mul(-1, 2, "f.bin", "dim"), FormatError);
+  EXPECT_THROW(detail::checked_int64(uint64_t{1} << 63, "f.bin", "count"), FormatError);
+  EXPECT_EQ(detail::checked_int64(42, "f.bin", "count"), 42);
+  int64_t out = 7;
+  EXPECT_FALSE(detail::mul_fits(INT64_MAX, 2, &out));
+  EXPECT_EQ(out, 7);
 }
 
 TEST(Logging, LevelsParseAndApply) {

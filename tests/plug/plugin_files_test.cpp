@@ -1,0 +1,187 @@
+// Plug-in folders and user embeddings refuse what used to load silently: unknown manifest
+// fields, out-of-range config values, sizes that disagree with the LLM, a plugin_fingerprint
+// that disagrees with the weights, tensors of the wrong dtype, NaN weights, duplicate item ids.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "plug/plugin_module.h"
+#include "pplug/error.h"
+#include "pplug/persona_plug.h"
+#include "pplug/safetensors.h"
+#include "support/test_models.h"
+
+namespace pplug {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class PluginFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string tok = testing::shared_model_path("stories260K/tok512.model");
+    if (tok.empty()) GTEST_SKIP() << "../shared/models/stories260K is absent";
+    llm_.model = testing::tiny_model(1);
+    llm_.tokenizer = std::make_shared<const Tokenizer>(tok);
+    encoder_ = make_llm_encoder(llm_.model, llm_.tokenizer);
+    PluginConfig c;
+    c.task = "LaMP_2";
+    plug_ = std::make_shared<PersonaPlug>(llm_, encoder_, c, 4);
+    dir_ = testing::temp_dir("plugin_files") + "/p";
+    plug_->save(dir_);
+    manifest_ = slurp(dir_ + "/manifest.json");
+  }
+
+  // Loads the folder with manifest.json's `from` replaced by `to`; expects a FormatError whose
+  // message holds every needle.
+  void expect_manifest_refused(const std::string& from, const std::string& to,
+                               const std::vector<std::string>& needles) {
+    std::string changed = manifest_;
+    const size_t at = changed.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    changed.replace(at, from.size(), to);
+    std::ofstream(dir_ + "/manifest.json", std::ios::binary) << changed;
+    expect_refused(needles);
+    std::ofstream(dir_ + "/manifest.json", std::ios::binary) << manifest_;
+  }
+
+  void expect_refused(const std::vector<std::string>& needles) {
+    try {
+      PersonaPlug::load(dir_, llm_, encoder_);
+      ADD_FAILURE() << "loaded; expected an error with '" << needles.front() << "'";
+    } catch (const FormatError& e) {
+      for (const auto& n : needles) {
+        EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
+      }
+    }
+  }
+
+  // Rewrites plugin.safetensors with tensor `name` replaced by `value`.
+  void replace_tensor(const std::string& name, const torch::Tensor& value) {
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    for (const auto& p : plug_->train_module().named_parameters()) {
+      tensors.emplace_back(p.key(), p.key() == name ? value : p.value().detach());
+    }
+    save_safetensors(dir_ + "/plugin.safetensors", tensors, {{"format", "pplug-plugin"}});
+  }
+
+  LoadedModel llm_;
+  std::shared_ptr<SentenceEncoder> encoder_;
+  std::shared_ptr<PersonaPlug> plug_;
+  std::string dir_, manifest_;
+};
+
+TEST_F(PluginFilesTest, TheUnchangedFolderLoads) {
+  EXPECT_EQ(PersonaPlug::load(dir_, llm_, encoder_)->fingerprint(), plug_->fingerprint());
+}
+
+TEST_F(PluginFilesTest, ManifestFieldsAreChecked) {
+  expect_manifest_refused("{", "{\n  \"comment\": \"hi\",", {"manifest.json", "'comment'"});
+  expect_manifest_refused("\"top_k\": 0", "\"top_k\": -3", {"manifest.json", "top_k", "-3"});
+  expect_manifest_refused("\"temperature\": 1.0", "\"temperature\": -1.0",
+                          {"manifest.json", "temperature"});
+  expect_manifest_refused("\"llm_dim\": 32", "\"llm_dim\": 64",
+                          {"manifest.json", "config.llm_dim", "64", "32"});
+  expect_manifest_refused("\"hidden_size\": 32", "\"hidden_size\": 48",
+                          {"manifest.json", "llm.hidden_size", "48"});
+  const std::string fp = "\"plugin_fingerprint\": \"" + plug_->fingerprint() + "\"";
+  expect_manifest_refused(fp, "\"plugin_fingerprint\": \"plugin-0000\"",
+                          {"plugin.safetensors", "plugin_fingerprint", "plugin-0000"});
+}
+
+TEST_F(PluginFilesTest, WeightsOfTheWrongDtypeOrNotFiniteAreRefused) {
+  const std::string name = "persona_proj.fc2.weight";
+  const auto w = plug_->train_module().named_parameters()[name].detach();
+  replace_tensor(name, w.mul(1000).to(at::kInt));
+  expect_refused({"plugin.safetensors", name, "dtype I32"});
+  auto nan = w.clone();
+  nan[1][2] = std::nan("");
+  replace_tensor(name, nan);
+  expect_refused({"plugin.safetensors", name, "non-finite"});
+  auto inf = w.clone();
+  inf[0][0] = INFINITY;
+  replace_tensor(name, inf);
+  expect_refused({name, "inf"});
+}
+
+// A weight edited after saving (finite, right dtype and shape) no longer matches the manifest.
+TEST_F(PluginFilesTest, WeightsChangedAfterSavingAreRefused) {
+  const std::string name = "persona_proj.fc2.weight";
+  replace_tensor(name, plug_->train_module().named_parameters()[name].detach().mul(2));
+  expect_refused({"plugin_fingerprint", "weights"});
+}
+
+// `pplug eval --plugin RUN_DIR`: a training run folder loads its best/ plug-in, or says which
+// subfolder to pass.
+TEST_F(PluginFilesTest, ATrainingRunFolderLoadsItsBestPlugin) {
+  const std::string run = testing::temp_dir("plugin_run") + "/run";
+  fs::create_directories(run);
+  std::ofstream(run + "/train_run.json") << "{}";
+  try {
+    PersonaPlug::load(run, llm_, encoder_);
+    ADD_FAILURE() << "loaded a run folder without best/";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("training run folder"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("last/plugin"), std::string::npos) << e.what();
+  }
+  plug_->save(run + "/best");
+  EXPECT_EQ(PersonaPlug::load(run, llm_, encoder_)->fingerprint(), plug_->fingerprint());
+}
+
+std::vector<HistoryItem> items(const std::vector<std::string>& ids) {
+  std::vector<HistoryItem> out;
+  for (const auto& id : ids) {
+    HistoryItem item;
+    item.id = id;
+    item.set("description", "a story about " + id);
+    item.set("tag", "comedy");
+    out.push_back(item);
+  }
+  return out;
+}
+
+TEST_F(PluginFilesTest, UserEmbeddingsWithDuplicateIdsOrNansAreRefused) {
+  const UserEmbedding user = plug_->embed_user(items({"a", "b", "", ""}));  // "" may repeat
+  const auto back = UserEmbedding::from_bytes(user.to_bytes(), "u.st");
+  EXPECT_EQ(back.item_ids(), user.item_ids());
+  // Saving a history with one id twice is refused before anything is written.
+  const UserEmbedding twice = plug_->embed_user(items({"a", "b", "a"}));
+  EXPECT_THROW(twice.to_bytes(), InvalidArgument);
+  // Files written by hand (or damaged) are refused when read.
+  auto forge = [&](const std::string& ids_json, const torch::Tensor& vectors) {
+    return serialize_safetensors(
+        {{"item_vectors", vectors}, {"item_projections", user.item_projections()}},
+        {{"format", "pplug-user-embedding"},
+         {"format_version", "1"},
+         {"item_ids", ids_json},
+         {"encoder_fingerprint", encoder_->fingerprint()},
+         {"plugin_fingerprint", plug_->fingerprint()}});
+  };
+  try {
+    UserEmbedding::from_bytes(forge(R"(["a","b","c","b"])", user.item_vectors()), "dup.st");
+    ADD_FAILURE() << "duplicate ids loaded";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("dup.st: item id 'b' appears twice"), std::string::npos)
+        << e.what();
+  }
+  auto nan = user.item_vectors().clone();
+  nan[2][5] = std::nan("");
+  try {
+    UserEmbedding::from_bytes(forge(R"(["a","b","c","d"])", nan), "nan.st");
+    ADD_FAILURE() << "NaN vectors loaded";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("nan.st: tensor 'item_vectors'"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace pplug
