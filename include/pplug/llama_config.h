@@ -21,8 +21,28 @@ struct LlamaConfig {
   int64_t bos_token_id = 1;             // begin-of-sequence id
   int64_t eos_token_id = 2;             // end-of-sequence id
 
-  int64_t head_dim() const { return hidden_size / num_attention_heads; }
+  // The family's variations (HF model_type "llama", "mistral", "qwen2", "qwen3").
+  std::string model_type = "llama";
+  int64_t explicit_head_dim = 0;  // HF "head_dim" (Qwen3); 0: hidden_size / num_attention_heads
+  bool qkv_bias = false;          // q/k/v projections have biases (Qwen2; Llama's attention_bias)
+  bool o_bias = false;            // the output projection has one too (Llama's attention_bias)
+  bool qk_norm = false;           // RMSNorm over each q and k head before RoPE (Qwen3)
+  // RoPE scaling (HF rope_scaling): "" none, "linear" (positions / factor) or "llama3"
+  // (Llama 3.1's frequency-dependent scaling).
+  std::string rope_scaling_type;
+  double rope_scaling_factor = 1.0;
+  double rope_low_freq_factor = 1.0;                     // llama3
+  double rope_high_freq_factor = 4.0;                    // llama3
+  int64_t rope_original_max_position_embeddings = 8192;  // llama3
+  // Mistral's sliding-window attention: positions further back than this are not attended to.
+  // 0: none. pplug refuses sequences longer than the window rather than mask them.
+  int64_t sliding_window = 0;
+
+  int64_t head_dim() const {
+    return explicit_head_dim > 0 ? explicit_head_dim : hidden_size / num_attention_heads;
+  }
   int64_t kv_dim() const { return head_dim() * num_key_value_heads; }
+  int64_t q_dim() const { return head_dim() * num_attention_heads; }
   // Throws InvalidArgument naming `source` and the field when a value is inconsistent.
   void validate(const std::string& source) const;
 };

@@ -1,5 +1,7 @@
-// A frozen Llama-family decoder on libtorch: RMSNorm, RoPE (HF half-rotation layout),
-// grouped-query attention, SwiGLU, tied or untied output head.
+// A frozen Llama-family decoder on libtorch: RMSNorm, RoPE (HF half-rotation layout, optionally
+// scaled), grouped-query attention, SwiGLU, tied or untied output head; with the variations of
+// Mistral (sliding window), Qwen2 (q/k/v biases) and Qwen3 (per-head q/k RMSNorm, explicit
+// head_dim) that LlamaConfig describes.
 //
 // Two entry points: token ids (embed() then forward()) and input embeddings directly, which is
 // how Persona-Plug's soft tokens enter the model. Weights never require grad; forward() without a
@@ -116,12 +118,19 @@ class LlamaModel {
     torch::Tensor w_down;         // (d, hidden)
     torch::Tensor attn_norm_f32;  // (d) float32 copies for the decode kernels (aliases if f32)
     torch::Tensor ffn_norm_f32;   // (d)
+    // Present only when the config says so (undefined otherwise), each with a float32 copy.
+    torch::Tensor qkv_bias, qkv_bias_f32;  // (q_dim + 2 kv_dim): q, k, v biases fused
+    torch::Tensor o_bias, o_bias_f32;      // (d)
+    torch::Tensor q_norm, q_norm_f32;      // (hd): RMSNorm weight of every query head
+    torch::Tensor k_norm, k_norm_f32;      // (hd)
   };
 
   torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
   torch::Tensor attention(const Layer& layer, int64_t index, const torch::Tensor& x,
                           const torch::Tensor& cos, const torch::Tensor& sin,
                           const torch::Tensor& mask_bias, KVCache* cache) const;
+  // Throws InvalidArgument when `positions` exceed the config's sliding window.
+  void check_sliding_window(int64_t positions) const;
   // Re-stores every layer matrix and the output head as kernels::WeightType `type`.
   void pack_matrices(uint8_t type);
   // The fast path of forward() for T = 1 with a cache and no gradient; mask (B, 1) int64.

@@ -89,8 +89,9 @@ RawModel dequantized(RawModel model);
 
 // Writes a llama2.c version-0 checkpoint (the inverse of read_llama2c).
 void save_llama2c(const RawModel& model, const std::string& path);
-// Random weights of the given shape (for tests and benchmarks): normal(0, init_std) matrices,
-// unit norm weights, deterministic for a seed.
+// Random weights of the given shape (for tests and benchmarks): normal(0, init_std) matrices
+// and biases, unit norm weights (Qwen3's q/k norms: 1 + normal(0, 10 init_std), so that they
+// differ), deterministic for a seed.
 RawModel random_model(const LlamaConfig& config, uint64_t seed, double init_std = 0.02);
 
 // The tokenizer that belongs to a model path: a GGUF file is its own; in a folder, tokenizer.model,

@@ -18,6 +18,7 @@ void register_random_model(CLI::App& app) {
     LlamaConfig config;
     std::string format = "llama2c", out, tokenizer;
     uint64_t seed = 0;
+    double init_std = 0.02;
   };
   auto args = std::make_shared<Args>();
   args->config.hidden_size = 288;
@@ -49,8 +50,18 @@ void register_random_model(CLI::App& app) {
   cmd->add_option("--seq-len", args->config.max_position_embeddings, "max positions")
       ->capture_default_str()
       ->check(int_in(1, 1 << 20));
+  cmd->add_option("--model-type", args->config.model_type,
+                  "llama, mistral, qwen2 (q/k/v biases) or qwen3 (q/k norms; see --head-dim)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"llama", "mistral", "qwen2", "qwen3"}));
+  cmd->add_option("--head-dim", args->config.explicit_head_dim,
+                  "head size when not dim / heads (Qwen3 style; 0 = dim / heads)")
+      ->check(int_in(0, 1024));
+  cmd->add_option("--init-std", args->init_std, "standard deviation of the random matrices")
+      ->capture_default_str()
+      ->check(real_in(1e-6, 10.0));
   cmd->add_option("--seed", args->seed, "Seed");
-  cmd->add_option("--format", args->format, "llama2c or hf")->capture_default_str();
+  cmd->add_option("--format", args->format, "llama2c, hf or gguf (f32)")->capture_default_str();
   cmd->add_option("--tokenizer", args->tokenizer,
                   "Tokenizer to copy into an HF folder: SentencePiece .model or tokenizer.json (or "
                   "its folder; a GGUF vocab cannot be copied)");
@@ -58,6 +69,13 @@ void register_random_model(CLI::App& app) {
   cmd->callback([args] {
     LlamaConfig c = args->config;
     if (c.num_key_value_heads == 0) c.num_key_value_heads = c.num_attention_heads;
+    c.qkv_bias = c.model_type == "qwen2";
+    c.qk_norm = c.model_type == "qwen3";
+    if (args->format == "llama2c" && (c.model_type != "llama" || c.explicit_head_dim > 0)) {
+      throw InvalidArgument(
+          "random-model: a " + c.model_type +
+          " model (or --head-dim) needs --format hf (llama2.c holds plain Llama)");
+    }
     // Every flag is bounded; their product is bounded too (the weights are built in memory).
     const int64_t per_layer =
         2 * c.hidden_size * c.hidden_size + 3 * c.hidden_size * c.intermediate_size;
@@ -71,13 +89,16 @@ void register_random_model(CLI::App& app) {
                             std::to_string(kMaxRandomParams));
     }
     if (args->format == "hf") check_new_output_folder("--out", args->out);
-    const auto raw = random_model(c, args->seed);
+    const auto raw = random_model(c, args->seed, args->init_std);
     if (args->format == "llama2c") {
       save_llama2c(raw, args->out);
     } else if (args->format == "hf") {
       save_hf_model(raw, args->out, args->tokenizer);
+    } else if (args->format == "gguf") {
+      check_new_output_file("--out", args->out);
+      save_gguf_model(raw, args->out, "f32", args->tokenizer);
     } else {
-      throw InvalidArgument("--format must be llama2c or hf, got '" + args->format + "'");
+      throw InvalidArgument("--format must be llama2c, hf or gguf, got '" + args->format + "'");
     }
     std::cout << "wrote " << args->out << "\n";
   });

@@ -47,16 +47,39 @@ struct NamePair {
   int64_t rope_heads = 0;  // 0: not permuted
 };
 
+// The GGUF architecture a config is written as: Qwen2/Qwen3 have their own; Llama and Mistral
+// are both llama.cpp's "llama".
+std::string gguf_architecture(const LlamaConfig& c) {
+  return c.model_type == "qwen2" || c.model_type == "qwen3" ? c.model_type : "llama";
+}
+
 std::vector<NamePair> tensor_names(const LlamaConfig& c) {
+  // llama.cpp's "llama" architecture rotates interleaved pairs (its converter permutes q/k rows);
+  // qwen2/qwen3 use the HF (NeoX) layout as is.
+  const bool interleaved = gguf_architecture(c) == "llama";
   std::vector<NamePair> out{{"token_embd.weight", "model.embed_tokens.weight"}};
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string g = "blk." + std::to_string(i) + ".";
     const std::string h = "model.layers." + std::to_string(i) + ".";
     for (const auto& t : kLayerTensors) {
-      const int64_t heads = t.rope == 1   ? c.num_attention_heads
+      const int64_t heads = !interleaved  ? 0
+                            : t.rope == 1 ? c.num_attention_heads
                             : t.rope == 2 ? c.num_key_value_heads
                                           : 0;
       out.push_back({g + t.gguf, h + t.hf, heads});
+    }
+    if (c.qkv_bias) {
+      // Biases are permuted like the rows they belong to.
+      out.push_back({g + "attn_q.bias", h + "self_attn.q_proj.bias",
+                     interleaved ? c.num_attention_heads : 0});
+      out.push_back({g + "attn_k.bias", h + "self_attn.k_proj.bias",
+                     interleaved ? c.num_key_value_heads : 0});
+      out.push_back({g + "attn_v.bias", h + "self_attn.v_proj.bias", 0});
+    }
+    if (c.o_bias) out.push_back({g + "attn_output.bias", h + "self_attn.o_proj.bias", 0});
+    if (c.qk_norm) {
+      out.push_back({g + "attn_q_norm.weight", h + "self_attn.q_norm.weight", 0});
+      out.push_back({g + "attn_k_norm.weight", h + "self_attn.k_norm.weight", 0});
     }
   }
   out.push_back({"output_norm.weight", "model.norm.weight"});
@@ -159,10 +182,11 @@ class MetaReader {
 LlamaConfig config_from(const detail::GgufMetadata& meta) {
   const MetaReader m(meta);
   const std::string arch = m.text("general.architecture");
-  if (arch != "llama") {
-    m.fail("general.architecture", "\"" + arch + "\" is not supported (pplug reads \"llama\")");
+  if (arch != "llama" && arch != "qwen2" && arch != "qwen3") {
+    m.fail("general.architecture",
+           "\"" + arch + "\" is not supported (pplug reads llama, qwen2 and qwen3)");
   }
-  const std::string p = "llama.";
+  const std::string p = arch + ".";
   if (const auto* scaling = meta.find(p + "rope.scaling.type")) {
     if (scaling->type != detail::GgufType::kString || scaling->text != "none") {
       m.fail(p + "rope.scaling.type",
@@ -188,13 +212,24 @@ LlamaConfig config_from(const detail::GgufMetadata& meta) {
   }
   c.vocab_size = embed->shape[0];
   c.tie_word_embeddings = meta.find_tensor("output.weight") == nullptr;
+  c.model_type = arch;
+  if (const auto* key_length = meta.find(p + "attention.key_length")) {
+    c.explicit_head_dim = m.integer(p + "attention.key_length");
+    if (c.num_attention_heads > 0 && key_length != nullptr &&
+        c.explicit_head_dim * c.num_attention_heads == c.hidden_size) {
+      c.explicit_head_dim = 0;  // the default anyway
+    }
+  }
+  c.qkv_bias = arch == "qwen2" || meta.find_tensor("blk.0.attn_q.bias") != nullptr;
+  c.o_bias = meta.find_tensor("blk.0.attn_output.bias") != nullptr;
+  c.qk_norm = arch == "qwen3";
   try {
     c.validate(meta.path);
   } catch (const InvalidArgument& e) {
     throw FormatError(e.what());
   }
   if (c.num_attention_heads > 0) {
-    const int64_t hd = c.hidden_size / c.num_attention_heads;
+    const int64_t hd = c.head_dim();
     if (m.integer(p + "rope.dimension_count", &hd) != hd) {
       m.fail(p + "rope.dimension_count",
              "partial RoPE is not supported (expected the head size " + std::to_string(hd) + ")");
@@ -209,7 +244,11 @@ std::vector<int64_t> expected_shape(const LlamaConfig& c, const std::string& hf)
     const std::string s(suffix);
     return hf.size() >= s.size() && hf.compare(hf.size() - s.size(), s.size(), s) == 0;
   };
+  if (ends("q_norm.weight") || ends("k_norm.weight")) return {hd};
   if (ends("norm.weight") || ends("layernorm.weight")) return {d};
+  if (ends("q_proj.bias")) return {c.q_dim()};
+  if (ends("k_proj.bias") || ends("v_proj.bias")) return {c.kv_dim()};
+  if (ends("o_proj.bias")) return {d};
   if (ends("q_proj.weight")) return {c.num_attention_heads * hd, d};
   if (ends("k_proj.weight") || ends("v_proj.weight")) return {c.kv_dim(), d};
   if (ends("o_proj.weight")) return {d, c.num_attention_heads * hd};
@@ -344,11 +383,16 @@ void save_gguf_model(const RawModel& model_in, const std::string& path,
   std::map<std::string, at::Tensor> by_name(model->weights.begin(), model->weights.end());
 
   detail::GgufWriter out;
-  out.add_string("general.architecture", "llama");
+  if (!c.rope_scaling_type.empty()) {
+    throw InvalidArgument(path + ": a model with rope_scaling (" + c.rope_scaling_type +
+                          ") cannot be written as GGUF yet");
+  }
+  const std::string arch = gguf_architecture(c);
+  out.add_string("general.architecture", arch);
   out.add_string("general.name", fs::path(path).stem().string());
   out.add_uint32("general.file_type", file_type_of(wanted));
   if (kernels::is_block_quantized(wanted)) out.add_uint32("general.quantization_version", 2);
-  const std::string p = "llama.";
+  const std::string p = arch + ".";
   auto u32 = [&](const std::string& key, int64_t v) {
     out.add_uint32(key, static_cast<uint32_t>(v));
   };
@@ -357,6 +401,10 @@ void save_gguf_model(const RawModel& model_in, const std::string& path,
   u32(p + "block_count", c.num_hidden_layers);
   u32(p + "feed_forward_length", c.intermediate_size);
   u32(p + "rope.dimension_count", c.head_dim());
+  if (c.explicit_head_dim > 0) {
+    u32(p + "attention.key_length", c.head_dim());
+    u32(p + "attention.value_length", c.head_dim());
+  }
   u32(p + "attention.head_count", c.num_attention_heads);
   u32(p + "attention.head_count_kv", c.num_key_value_heads);
   out.add_float32(p + "attention.layer_norm_rms_epsilon", static_cast<float>(c.rms_norm_eps));

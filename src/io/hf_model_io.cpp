@@ -185,6 +185,16 @@ RawModel random_model(const LlamaConfig& config, uint64_t seed, double init_std)
     w.emplace_back(p + "self_attn.k_proj.weight", normal({kv, d}));
     w.emplace_back(p + "self_attn.v_proj.weight", normal({kv, d}));
     w.emplace_back(p + "self_attn.o_proj.weight", normal({d, q_dim}));
+    if (config.qkv_bias) {
+      w.emplace_back(p + "self_attn.q_proj.bias", normal({q_dim}));
+      w.emplace_back(p + "self_attn.k_proj.bias", normal({kv}));
+      w.emplace_back(p + "self_attn.v_proj.bias", normal({kv}));
+    }
+    if (config.o_bias) w.emplace_back(p + "self_attn.o_proj.bias", normal({d}));
+    if (config.qk_norm) {  // not all ones, so that q's and k's norms are told apart
+      w.emplace_back(p + "self_attn.q_norm.weight", 1.0 + normal({hd}) * 10.0);
+      w.emplace_back(p + "self_attn.k_norm.weight", 1.0 + normal({hd}) * 10.0);
+    }
     w.emplace_back(p + "post_attention_layernorm.weight", at::ones({d}));
     w.emplace_back(p + "mlp.gate_proj.weight", normal({hidden, d}));
     w.emplace_back(p + "mlp.up_proj.weight", normal({hidden, d}));

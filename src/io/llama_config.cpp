@@ -41,7 +41,30 @@ void LlamaConfig::validate(const std::string& source) const {
   positive(num_key_value_heads, "num_key_value_heads");
   positive(vocab_size, "vocab_size");
   positive(max_position_embeddings, "max_position_embeddings");
-  if (hidden_size % num_attention_heads != 0) {
+  if (explicit_head_dim < 0) {
+    throw InvalidArgument(source + ": head_dim must be positive, got " +
+                          std::to_string(explicit_head_dim));
+  }
+  if (model_type != "llama" && model_type != "mistral" && model_type != "qwen2" &&
+      model_type != "qwen3") {
+    throw InvalidArgument(source + ": model_type '" + model_type +
+                          "' is not supported (llama, mistral, qwen2, qwen3)");
+  }
+  if (!rope_scaling_type.empty() && rope_scaling_type != "linear" &&
+      rope_scaling_type != "llama3") {
+    throw InvalidArgument(source + ": rope_scaling type '" + rope_scaling_type +
+                          "' is not supported (linear, llama3)");
+  }
+  if (!rope_scaling_type.empty() &&
+      (!(rope_scaling_factor >= 1.0) || !(rope_high_freq_factor > rope_low_freq_factor) ||
+       !(rope_low_freq_factor > 0) || rope_original_max_position_embeddings <= 0)) {
+    throw InvalidArgument(source +
+                          ": rope_scaling needs factor >= 1, 0 < low_freq_factor < "
+                          "high_freq_factor and a positive "
+                          "original_max_position_embeddings");
+  }
+  if (sliding_window < 0) throw InvalidArgument(source + ": sliding_window must not be negative");
+  if (explicit_head_dim == 0 && hidden_size % num_attention_heads != 0) {
     throw InvalidArgument(source + ": hidden_size " + std::to_string(hidden_size) +
                           " is not divisible by num_attention_heads " +
                           std::to_string(num_attention_heads));
@@ -60,14 +83,64 @@ void LlamaConfig::validate(const std::string& source) const {
   }
 }
 
+namespace {
+
+// A boolean field, or `dflt` when absent.
+bool optional_bool(const json& j, const std::string& path, const char* field, bool dflt) {
+  if (!j.contains(field) || j[field].is_null()) return dflt;
+  if (!j[field].is_boolean()) {
+    throw FormatError(path + ": field '" + std::string(field) + "' must be a boolean, got " +
+                      j[field].dump());
+  }
+  return j[field].get<bool>();
+}
+
+void read_rope_scaling(const json& j, const std::string& path, LlamaConfig& c) {
+  if (!j.contains("rope_scaling") || j["rope_scaling"].is_null()) return;
+  const json& r = j["rope_scaling"];
+  if (!r.is_object()) throw FormatError(path + ": field 'rope_scaling' must be an object or null");
+  const char* key = r.contains("rope_type") ? "rope_type" : "type";
+  if (!r.contains(key) || !r[key].is_string()) {
+    throw FormatError(path + ": rope_scaling needs a string 'rope_type' (or 'type')");
+  }
+  const std::string type = r[key].get<std::string>();
+  if (type == "default") return;
+  if (type != "linear" && type != "llama3") {
+    throw FormatError(path + ": rope_scaling type '" + type +
+                      "' is not supported (linear, llama3)");
+  }
+  c.rope_scaling_type = type;
+  c.rope_scaling_factor = optional_number(r, path, "factor", 1.0);
+  if (type == "llama3") {
+    c.rope_low_freq_factor = optional_number(r, path, "low_freq_factor", 1.0);
+    c.rope_high_freq_factor = optional_number(r, path, "high_freq_factor", 4.0);
+    c.rope_original_max_position_embeddings =
+        optional_int(r, path, "original_max_position_embeddings", 8192);
+  }
+}
+
+}  // namespace
+
 LlamaConfig load_llama_config(const std::string& path) {
   const json j = detail::read_json_object(path);
-  if (j.contains("model_type") && j["model_type"].is_string() &&
-      j["model_type"].get<std::string>() != "llama") {
-    throw FormatError(path + ": model_type is '" + j["model_type"].get<std::string>() +
-                      "', only 'llama' is supported");
-  }
   LlamaConfig c;
+  if (j.contains("model_type")) {
+    if (!j["model_type"].is_string())
+      throw FormatError(path + ": field 'model_type' must be a string");
+    c.model_type = j["model_type"].get<std::string>();
+    if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2" &&
+        c.model_type != "qwen3") {
+      throw FormatError(path + ": model_type is '" + c.model_type +
+                        "'; supported: llama, mistral, qwen2, qwen3");
+    }
+  }
+  if (j.contains("hidden_act") && j["hidden_act"] != "silu") {
+    throw FormatError(path + ": hidden_act is " + j["hidden_act"].dump() +
+                      "; only 'silu' (SwiGLU) is supported");
+  }
+  if (optional_bool(j, path, "mlp_bias", false)) {
+    throw FormatError(path + ": mlp_bias true is not supported");
+  }
   c.hidden_size = required_int(j, path, "hidden_size");
   c.intermediate_size = required_int(j, path, "intermediate_size");
   c.num_hidden_layers = required_int(j, path, "num_hidden_layers");
@@ -87,7 +160,26 @@ LlamaConfig load_llama_config(const std::string& path) {
   }
   c.bos_token_id = optional_token_id(j, path, "bos_token_id", 1);
   c.eos_token_id = optional_token_id(j, path, "eos_token_id", 2);
-  c.validate(path);
+  if (j.contains("head_dim") && !j["head_dim"].is_null()) {
+    c.explicit_head_dim = required_int(j, path, "head_dim");
+  }
+  const bool attention_bias = optional_bool(j, path, "attention_bias", false);
+  c.qkv_bias = c.model_type == "qwen2" || attention_bias;
+  c.o_bias = c.model_type != "qwen2" && attention_bias;
+  c.qk_norm = c.model_type == "qwen3";
+  read_rope_scaling(j, path, c);
+  // Qwen configs carry a sliding_window that only applies with use_sliding_window; Mistral's
+  // applies whenever set.
+  const bool window_used =
+      c.model_type == "mistral" || optional_bool(j, path, "use_sliding_window", false);
+  if (window_used && j.contains("sliding_window") && !j["sliding_window"].is_null()) {
+    c.sliding_window = required_int(j, path, "sliding_window");
+  }
+  try {
+    c.validate(path);
+  } catch (const InvalidArgument& e) {
+    throw FormatError(e.what());
+  }
   return c;
 }
 
@@ -108,6 +200,26 @@ void save_llama_config(const LlamaConfig& c, const std::string& path) {
             {"eos_token_id", c.eos_token_id},
             {"hidden_act", "silu"},
             {"torch_dtype", "float32"}};
+  j["model_type"] = c.model_type;
+  j["architectures"] = {c.model_type == "qwen2"     ? "Qwen2ForCausalLM"
+                        : c.model_type == "qwen3"   ? "Qwen3ForCausalLM"
+                        : c.model_type == "mistral" ? "MistralForCausalLM"
+                                                    : "LlamaForCausalLM"};
+  if (c.explicit_head_dim > 0) j["head_dim"] = c.explicit_head_dim;
+  if (c.model_type != "qwen2") j["attention_bias"] = c.qkv_bias;
+  if (c.sliding_window > 0) {
+    j["sliding_window"] = c.sliding_window;
+    if (c.model_type != "mistral") j["use_sliding_window"] = true;
+  }
+  if (!c.rope_scaling_type.empty()) {
+    json r = {{"rope_type", c.rope_scaling_type}, {"factor", c.rope_scaling_factor}};
+    if (c.rope_scaling_type == "llama3") {
+      r["low_freq_factor"] = c.rope_low_freq_factor;
+      r["high_freq_factor"] = c.rope_high_freq_factor;
+      r["original_max_position_embeddings"] = c.rope_original_max_position_embeddings;
+    }
+    j["rope_scaling"] = r;
+  }
   detail::write_file_atomic(path, j.dump(2) + "\n");
 }
 

@@ -17,12 +17,15 @@ inline void interleaved_to_halves_into(const at::Tensor& w, int64_t heads, const
   out.view({heads, 2, hd / 2, cols}).copy_(w.view({heads, hd / 2, 2, cols}).transpose(1, 2));
 }
 
+// Both take a matrix (rows, cols) or a vector of rows (a bias).
 inline at::Tensor interleaved_to_halves(const at::Tensor& w, int64_t heads) {
+  if (w.dim() == 1) return interleaved_to_halves(w.unsqueeze(1), heads).squeeze(1);
   const int64_t rows = w.size(0), cols = w.size(1), hd = rows / heads;
   return w.contiguous().view({heads, hd / 2, 2, cols}).transpose(1, 2).reshape({rows, cols});
 }
 
 inline at::Tensor halves_to_interleaved(const at::Tensor& w, int64_t heads) {
+  if (w.dim() == 1) return halves_to_interleaved(w.unsqueeze(1), heads).squeeze(1);
   const int64_t rows = w.size(0), cols = w.size(1), hd = rows / heads;
   return w.contiguous().view({heads, 2, hd / 2, cols}).transpose(1, 2).reshape({rows, cols});
 }

@@ -27,6 +27,10 @@ void rope_row(float* v, int64_t heads, int64_t head_dim, const float* cos, const
   }
 }
 
+void add_row(const float* bias, int64_t n, float* row) {
+  for (int64_t i = 0; i < n; ++i) row[i] += bias[i];
+}
+
 void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];

@@ -15,6 +15,9 @@ void rms_norm_row(const float* x, const float* weight, int64_t d, double eps, fl
 // (`cos`, `sin`: the position's table row of hd values, the second half repeating the first).
 void rope_row(float* v, int64_t heads, int64_t head_dim, const float* cos, const float* sin);
 
+// row[i] += bias[i].
+void add_row(const float* bias, int64_t n, float* row);
+
 // out[i] = silu(gate[i]) * up[i]; out may alias gate.
 void silu_mul(const float* gate, const float* up, int64_t n, float* out);
 

@@ -32,7 +32,18 @@ std::string fingerprint_model(const LlamaConfig& c,
       "llama:" + std::to_string(c.hidden_size) + ":" + std::to_string(c.intermediate_size) + ":" +
       std::to_string(c.num_hidden_layers) + ":" + std::to_string(c.num_attention_heads) + ":" +
       std::to_string(c.num_key_value_heads) + ":" + std::to_string(c.vocab_size);
-  return fingerprint_tensors(weights, salt);
+  // What changes the computation without changing the tensors; added only when not the plain
+  // Llama default, so the fingerprints of plain Llama models stay what they were.
+  std::string variant;
+  if (c.explicit_head_dim > 0) variant += ":head_dim=" + std::to_string(c.explicit_head_dim);
+  if (!c.rope_scaling_type.empty()) {
+    variant += ":rope=" + c.rope_scaling_type + "/" + std::to_string(c.rope_scaling_factor) + "/" +
+               std::to_string(c.rope_low_freq_factor) + "/" +
+               std::to_string(c.rope_high_freq_factor) + "/" +
+               std::to_string(c.rope_original_max_position_embeddings);
+  }
+  if (c.rope_theta != 10000.0) variant += ":theta=" + std::to_string(c.rope_theta);
+  return fingerprint_tensors(weights, salt + variant);
 }
 
 }  // namespace pplug::detail

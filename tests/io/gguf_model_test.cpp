@@ -257,9 +257,9 @@ TEST(GgufModel, BrokenFilesAreRefusedByName) {
   const std::string dir = testing::temp_dir("gguf_broken");
   // Another architecture.
   write_variant(
-      dir + "/qwen.gguf", [](detail::GgufWriter&) {}, "qwen2");
-  expect_error([&] { read_gguf_model(dir + "/qwen.gguf"); },
-               {"qwen.gguf", "general.architecture", "qwen2"});
+      dir + "/gemma.gguf", [](detail::GgufWriter&) {}, "gemma");
+  expect_error([&] { read_gguf_model(dir + "/gemma.gguf"); },
+               {"gemma.gguf", "general.architecture", "gemma"});
   // A tensor type pplug does not read (Q6_K) and a tensor that is not part of the model.
   write_variant(dir + "/k.gguf", [](detail::GgufWriter& w) {
     w.add_tensor("rope_freqs.weight", {256}, static_cast<detail::GgmlType>(14), 210,
@@ -267,10 +267,10 @@ TEST(GgufModel, BrokenFilesAreRefusedByName) {
   });
   expect_error([&] { read_gguf_model(dir + "/k.gguf"); }, {"k.gguf", "rope_freqs.weight"});
   write_variant(dir + "/extra.gguf", [](detail::GgufWriter& w) {
-    w.add_tensor("blk.0.attn_q.bias", {64}, detail::GgmlType::kF32, 256,
+    w.add_tensor("blk.0.ffn_gate_inp.weight", {64}, detail::GgmlType::kF32, 256,
                  [] { return std::string(256, '\0'); });
   });
-  expect_error([&] { read_gguf_model(dir + "/extra.gguf"); }, {"blk.0.attn_q.bias"});
+  expect_error([&] { read_gguf_model(dir + "/extra.gguf"); }, {"blk.0.ffn_gate_inp.weight"});
   // RoPE scaling is refused rather than ignored.
   write_variant(dir + "/scaled.gguf",
                 [](detail::GgufWriter& w) { w.add_string("llama.rope.scaling.type", "linear"); });
@@ -334,6 +334,40 @@ TEST(GgufModel, WriterRefusesInconsistentInput) {
       {"\"t\"", "Q8_0"});
   const auto raw = block_friendly_model();
   expect_error<InvalidArgument>([&] { save_gguf_model(raw, "/tmp/x.gguf", "q5_k"); }, {"q5_k"});
+}
+
+}  // namespace
+}  // namespace pplug
+
+namespace pplug {
+namespace {
+
+// Qwen2 (q/k/v biases; llama.cpp's "qwen2" keeps the HF RoPE layout), Qwen3 (q/k norms, head_dim
+// 16 with d 64 and 4 heads) and Llama with attention biases (permuted with their rows) go
+// through GGUF and come back as the same model.
+TEST(GgufModel, QwenAndBiasedLlamaVariantsRoundTrip) {
+  for (const std::string kind : {"qwen2", "qwen3", "llama-bias"}) {
+    auto config = block_friendly_model().config;
+    config.model_type = kind == "llama-bias" ? "llama" : kind;
+    config.qkv_bias = kind != "qwen3";
+    config.o_bias = kind == "llama-bias";
+    config.qk_norm = kind == "qwen3";
+    if (kind == "qwen3") config.explicit_head_dim = 32;
+    const auto raw = random_model(config, 31, 0.2);
+    const std::string path = testing::temp_dir("gguf_variant") + "/" + kind + ".gguf";
+    save_gguf_model(raw, path, "f32");
+    const auto meta = detail::read_gguf_metadata(path);
+    EXPECT_EQ(meta.find("general.architecture")->text, config.model_type) << kind;
+    const auto loaded = load_without_tokenizer(path);
+    const auto& c = loaded.model->config();
+    EXPECT_EQ(c.head_dim(), config.head_dim()) << kind;
+    EXPECT_EQ(c.qkv_bias, config.qkv_bias) << kind;
+    EXPECT_EQ(c.o_bias, config.o_bias) << kind;
+    EXPECT_EQ(c.qk_norm, config.qk_norm) << kind;
+    const LlamaModel reference(raw.config, raw.weights);
+    EXPECT_EQ(loaded.model->fingerprint(), reference.fingerprint()) << kind;
+    EXPECT_TRUE(at::equal(logits(*loaded.model), logits(reference))) << kind;
+  }
 }
 
 }  // namespace

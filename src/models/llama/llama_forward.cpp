@@ -50,9 +50,14 @@ torch::Tensor LlamaModel::attention(const Layer& layer, int64_t index, const tor
   auto h = rms_norm(x, layer.attn_norm);
   const int64_t d = config_.hidden_size;
   auto qkv = kernels::dense_linear(h, detail::packed_matrix(layer.w_qkv, matrix_type_, d));
+  if (layer.qkv_bias.defined()) qkv = qkv + layer.qkv_bias;
   auto q = qkv.narrow(-1, 0, H * hd).view({B, T, H, hd});
   auto k = qkv.narrow(-1, H * hd, KV * hd).view({B, T, KV, hd});
   auto v = qkv.narrow(-1, (H + KV) * hd, KV * hd).view({B, T, KV, hd});
+  if (layer.q_norm.defined()) {  // Qwen3: each head normalised before RoPE
+    q = rms_norm(q, layer.q_norm);
+    k = rms_norm(k, layer.k_norm);
+  }
   q = q * cos + rotate_half(q) * sin;  // cos, sin: (B, T, 1, hd)
   k = k * cos + rotate_half(k) * sin;
   q = q.transpose(1, 2);  // (B, H, T, hd)
@@ -77,7 +82,8 @@ torch::Tensor LlamaModel::attention(const Layer& layer, int64_t index, const tor
   auto probs = at::softmax(scores, -1);
   auto out = attention_matmul(probs, v);  // (B, KV, G T, hd)
   out = out.view({B, H, T, hd}).transpose(1, 2).reshape({B, T, H * hd});
-  return kernels::dense_linear(out, detail::packed_matrix(layer.w_o, matrix_type_, H * hd));
+  out = kernels::dense_linear(out, detail::packed_matrix(layer.w_o, matrix_type_, H * hd));
+  return layer.o_bias.defined() ? out + layer.o_bias : out;
 }
 
 ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
@@ -98,6 +104,7 @@ ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
   }
   const int64_t start = cache != nullptr ? cache->length_ : 0;
   const int64_t S = start + T;
+  check_sliding_window(S);
   if (cache != nullptr) {
     if (cache->batch_ != B) {
       throw InvalidArgument("LlamaModel::forward: cache batch " + std::to_string(cache->batch_) +
@@ -190,6 +197,7 @@ ForwardOutput LlamaModel::decode_step(const torch::Tensor& inputs_embeds, const 
   const int64_t hd = config_.head_dim(), hidden = config_.intermediate_size;
   const int64_t q_dim = H * hd, qkv_dim = (H + 2 * KV) * hd, cap = cache.capacity_;
   const int64_t start = cache.length_, S = start + 1;
+  check_sliding_window(S);
 
   // Positions as in forward(): next real position, or the previous one for a padding token.
   const auto step_mask = mask.contiguous();  // (B, 1)
@@ -243,6 +251,22 @@ ForwardOutput LlamaModel::decode_step(const torch::Tensor& inputs_embeds, const 
     }
     kernels::linear(buf.h, d, B, detail::packed_matrix(layer.w_qkv, matrix_type_, d).view(),
                     buf.qkv, qkv_dim, false);
+    for (int64_t b = 0; b < B; ++b) {
+      float* row = buf.qkv + b * qkv_dim;
+      if (layer.qkv_bias.defined())
+        kernels::add_row(layer.qkv_bias_f32.data_ptr<float>(), qkv_dim, row);
+      if (layer.q_norm.defined()) {
+        for (int64_t h = 0; h < H; ++h) {
+          kernels::rms_norm_row(row + h * hd, layer.q_norm_f32.data_ptr<float>(), hd,
+                                config_.rms_norm_eps, row + h * hd);
+        }
+        for (int64_t g = 0; g < KV; ++g) {
+          float* head = row + q_dim + g * hd;
+          kernels::rms_norm_row(head, layer.k_norm_f32.data_ptr<float>(), hd, config_.rms_norm_eps,
+                                head);
+        }
+      }
+    }
 
     auto* keys = static_cast<char*>(cache.keys_[i].data_ptr());
     auto* values = static_cast<char*>(cache.values_[i].data_ptr());
@@ -262,6 +286,11 @@ ForwardOutput LlamaModel::decode_step(const torch::Tensor& inputs_embeds, const 
                               buf.att, q_dim);
     kernels::linear(buf.att, q_dim, B, detail::packed_matrix(layer.w_o, matrix_type_, q_dim).view(),
                     buf.x, d, true);
+    if (layer.o_bias.defined()) {
+      for (int64_t b = 0; b < B; ++b) {
+        kernels::add_row(layer.o_bias_f32.data_ptr<float>(), d, buf.x + b * d);
+      }
+    }
 
     for (int64_t b = 0; b < B; ++b) {
       kernels::rms_norm_row(buf.x + b * d, layer.ffn_norm_f32.data_ptr<float>(), d,

@@ -154,6 +154,32 @@ class WeightTable {
   kernels::WeightArena arena_;
 };
 
+// RoPE's inverse frequencies theta^(-2i/hd), with the config's scaling applied as HF's
+// _compute_linear_scaling_rope_parameters / _compute_llama3_parameters define it.
+at::Tensor scaled_inverse_frequencies(const LlamaConfig& c) {
+  const int64_t hd = c.head_dim();
+  auto inv_freq =
+      at::pow(c.rope_theta, -at::arange(0, hd, 2, at::kDouble) / static_cast<double>(hd));
+  if (c.rope_scaling_type == "linear") return inv_freq / c.rope_scaling_factor;
+  if (c.rope_scaling_type != "llama3") return inv_freq;
+  const double old_context = static_cast<double>(c.rope_original_max_position_embeddings);
+  const double low_wavelen = old_context / c.rope_low_freq_factor;
+  const double high_wavelen = old_context / c.rope_high_freq_factor;
+  auto* f = inv_freq.data_ptr<double>();
+  for (int64_t i = 0; i < inv_freq.numel(); ++i) {
+    const double wavelen = 2.0 * M_PI / f[i];
+    if (wavelen < high_wavelen) continue;  // high frequencies: unchanged
+    if (wavelen > low_wavelen) {           // low frequencies: interpolated by the factor
+      f[i] /= c.rope_scaling_factor;
+      continue;
+    }
+    const double smooth = (old_context / wavelen - c.rope_low_freq_factor) /
+                          (c.rope_high_freq_factor - c.rope_low_freq_factor);
+    f[i] = (1.0 - smooth) * f[i] / c.rope_scaling_factor + smooth * f[i];
+  }
+  return inv_freq;
+}
+
 }  // namespace
 
 KVCache::KVCache(const LlamaModel& model, int64_t batch, int64_t capacity)
@@ -279,13 +305,28 @@ LlamaModel::LlamaModel(LlamaConfig config,
     layer.w_down = matrix({{p + "mlp.down_proj.weight", d}}, hidden);
     layer.attn_norm_f32 = layer.attn_norm.to(at::kFloat).contiguous();
     layer.ffn_norm_f32 = layer.ffn_norm.to(at::kFloat).contiguous();
+    if (config_.qkv_bias) {
+      layer.qkv_bias = at::cat({w.vector(p + "self_attn.q_proj.bias", q_dim, dtype),
+                                w.vector(p + "self_attn.k_proj.bias", kv_dim, dtype),
+                                w.vector(p + "self_attn.v_proj.bias", kv_dim, dtype)});
+      layer.qkv_bias_f32 = layer.qkv_bias.to(at::kFloat).contiguous();
+    }
+    if (config_.o_bias) {
+      layer.o_bias = w.vector(p + "self_attn.o_proj.bias", d, dtype);
+      layer.o_bias_f32 = layer.o_bias.to(at::kFloat).contiguous();
+    }
+    if (config_.qk_norm) {
+      layer.q_norm = w.vector(p + "self_attn.q_norm.weight", hd, dtype);
+      layer.k_norm = w.vector(p + "self_attn.k_norm.weight", hd, dtype);
+      layer.q_norm_f32 = layer.q_norm.to(at::kFloat).contiguous();
+      layer.k_norm_f32 = layer.k_norm.to(at::kFloat).contiguous();
+    }
     layers_.push_back(std::move(layer));
   }
   w.require_all_used(config_);
 
   // RoPE tables in the HF layout: frequency i applies to the pair (x[i], x[i + hd/2]).
-  auto inv_freq =
-      at::pow(config_.rope_theta, -at::arange(0, hd, 2, at::kDouble) / static_cast<double>(hd));
+  auto inv_freq = scaled_inverse_frequencies(config_);
   auto pos = at::arange(config_.max_position_embeddings, at::kDouble);
   auto angles = at::outer(pos, inv_freq);    // (P, hd/2)
   auto full = at::cat({angles, angles}, 1);  // (P, hd)
@@ -341,11 +382,23 @@ void LlamaModel::pack_matrices(uint8_t type) {
   final_norm_ = final_norm_.clone();
   final_norm_f32_ = final_norm_f32_.clone();
   for (auto& l : layers_) {
-    for (torch::Tensor* t : {&l.attn_norm, &l.ffn_norm, &l.attn_norm_f32, &l.ffn_norm_f32}) {
-      *t = t->clone();
+    for (torch::Tensor* t : {&l.attn_norm, &l.ffn_norm, &l.attn_norm_f32, &l.ffn_norm_f32,
+                             &l.qkv_bias, &l.qkv_bias_f32, &l.o_bias, &l.o_bias_f32, &l.q_norm,
+                             &l.q_norm_f32, &l.k_norm, &l.k_norm_f32}) {
+      if (t->defined()) *t = t->clone();
     }
   }
   matrix_type_ = type;
+}
+
+void LlamaModel::check_sliding_window(int64_t positions) const {
+  if (config_.sliding_window > 0 && positions > config_.sliding_window) {
+    throw InvalidArgument("LlamaModel::forward: " + std::to_string(positions) +
+                          " positions exceed the sliding window of " +
+                          std::to_string(config_.sliding_window) +
+                          " (sliding-window attention is not implemented; keep sequences within "
+                          "the window)");
+  }
 }
 
 std::string LlamaModel::weight_type() const {
@@ -374,6 +427,16 @@ std::vector<std::pair<std::string, torch::Tensor>> LlamaModel::named_weights() c
     out.emplace_back(p + "self_attn.k_proj.weight", l.w_qkv.narrow(0, q_dim, kv_dim));
     out.emplace_back(p + "self_attn.v_proj.weight", l.w_qkv.narrow(0, q_dim + kv_dim, kv_dim));
     out.emplace_back(p + "self_attn.o_proj.weight", l.w_o);
+    if (l.qkv_bias.defined()) {
+      out.emplace_back(p + "self_attn.q_proj.bias", l.qkv_bias.narrow(0, 0, q_dim));
+      out.emplace_back(p + "self_attn.k_proj.bias", l.qkv_bias.narrow(0, q_dim, kv_dim));
+      out.emplace_back(p + "self_attn.v_proj.bias", l.qkv_bias.narrow(0, q_dim + kv_dim, kv_dim));
+    }
+    if (l.o_bias.defined()) out.emplace_back(p + "self_attn.o_proj.bias", l.o_bias);
+    if (l.q_norm.defined()) {
+      out.emplace_back(p + "self_attn.q_norm.weight", l.q_norm);
+      out.emplace_back(p + "self_attn.k_norm.weight", l.k_norm);
+    }
     out.emplace_back(p + "post_attention_layernorm.weight", l.ffn_norm);
     out.emplace_back(p + "mlp.gate_proj.weight", l.w_gate_up.narrow(0, 0, hidden));
     out.emplace_back(p + "mlp.up_proj.weight", l.w_gate_up.narrow(0, hidden, hidden));
@@ -389,6 +452,9 @@ std::vector<torch::Tensor> LlamaModel::parameters() const {
   if (!lm_head_.is_same(embed_tokens_)) out.push_back(lm_head_);
   for (const auto& l : layers_) {
     out.insert(out.end(), {l.attn_norm, l.w_qkv, l.w_o, l.ffn_norm, l.w_gate_up, l.w_down});
+    for (const auto& t : {l.qkv_bias, l.o_bias, l.q_norm, l.k_norm}) {
+      if (t.defined()) out.push_back(t);
+    }
   }
   return out;
 }
