@@ -33,8 +33,8 @@ void expect_documented(F&& parse) {
   }
 }
 
-// A file holding the fuzz input, at a path unique to this process (pid) with the given name
-// (a parser may look at the extension); removed by the destructor.
+// A file holding the fuzz input, named `name` (a parser may look at the extension) in a folder
+// of the temporary directory unique to this process (its pid); removed by the destructor.
 class TempFile {
  public:
   TempFile(std::string_view name, const uint8_t* data, size_t size);
@@ -44,7 +44,6 @@ class TempFile {
   const std::string& path() const { return path_; }
 
  private:
-  std::string dir_;
   std::string path_;
 };
 
