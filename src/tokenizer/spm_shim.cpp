@@ -27,10 +27,14 @@ sentencepiece::SentencePieceProcessor* processor(void* handle) {
 
 }  // namespace
 
-PPLUG_SHIM_EXPORT int pplug_spm_load(const char* path, void** handle, char* err, size_t errlen) {
+namespace {
+
+// A new processor loaded by `load` (a file or serialized bytes), or 1 with the reason in err.
+template <typename Load>
+int load_processor(Load load, void** handle, char* err, size_t errlen) {
   try {
     auto* sp = new sentencepiece::SentencePieceProcessor();
-    const auto status = sp->Load(path);
+    const auto status = load(*sp);
     if (!status.ok()) {
       set_error(err, errlen, status.ToString());
       delete sp;
@@ -44,22 +48,20 @@ PPLUG_SHIM_EXPORT int pplug_spm_load(const char* path, void** handle, char* err,
   }
 }
 
+}  // namespace
+
+PPLUG_SHIM_EXPORT int pplug_spm_load(const char* path, void** handle, char* err, size_t errlen) {
+  return load_processor([&](sentencepiece::SentencePieceProcessor& sp) { return sp.Load(path); },
+                        handle, err, errlen);
+}
+
 PPLUG_SHIM_EXPORT int pplug_spm_load_serialized(const char* data, size_t len, void** handle,
                                                 char* err, size_t errlen) {
-  try {
-    auto* sp = new sentencepiece::SentencePieceProcessor();
-    const auto status = sp->LoadFromSerializedProto(std::string_view(data, len));
-    if (!status.ok()) {
-      set_error(err, errlen, status.ToString());
-      delete sp;
-      return 1;
-    }
-    *handle = sp;
-    return 0;
-  } catch (const std::exception& e) {
-    set_error(err, errlen, e.what());
-    return 1;
-  }
+  return load_processor(
+      [&](sentencepiece::SentencePieceProcessor& sp) {
+        return sp.LoadFromSerializedProto(std::string_view(data, len));
+      },
+      handle, err, errlen);
 }
 
 PPLUG_SHIM_EXPORT void pplug_spm_free(void* handle) { delete processor(handle); }
