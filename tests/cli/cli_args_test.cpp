@@ -12,6 +12,7 @@
 #include <string>
 
 #include "pplug/model_io.h"
+#include "support/cli_run.h"
 #include "support/test_models.h"
 
 namespace pplug {
@@ -19,32 +20,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
+using testing::CliRun;
+using testing::quote;
 
 CliRun run_cli(const std::string& args, const std::string& prefix = "") {
   static const std::string dir = testing::temp_dir("cli_args");
   static int counter = 0;
-  const std::string base = dir + "/run" + std::to_string(counter++);
-  const std::string cmd = prefix + std::string(PPLUG_CLI) + " " + args + " > " +
-                          quote(base + ".out") + " 2> " + quote(base + ".err") + " < /dev/null";
-  CliRun r;
-  const int status = std::system(cmd.c_str());
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(base + ".out");
-  r.err = slurp(base + ".err");
-  return r;
+  return testing::run_pplug(args, dir + "/run" + std::to_string(counter++), "", prefix);
 }
 
 // `args` must be refused with a message that names `flag` and `value`.

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "pplug/text_encoder.h"
+#include "support/cli_run.h"
 #include "support/test_models.h"
 
 namespace pplug {
@@ -17,23 +18,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::CliRun;
+using testing::quote;
 
 void write(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 class PluginCliTest : public ::testing::Test {
  protected:
@@ -67,20 +57,8 @@ class PluginCliTest : public ::testing::Test {
   static CliRun run(const std::string& args, const std::string& stdin_text = "") {
     static int counter = 0;
     const std::string base = dir_ + "/run" + std::to_string(counter++);
-    std::string cmd = std::string(PPLUG_CLI) + " " + args + " > " + quote(base + ".out") + " 2> " +
-                      quote(base + ".err");
-    if (!stdin_text.empty()) {
-      write(base + ".in", stdin_text);
-      cmd += " < " + quote(base + ".in");
-    } else {
-      cmd += " < /dev/null";
-    }
-    CliRun r;
-    const int status = std::system(cmd.c_str());
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(base + ".out");
-    r.err = slurp(base + ".err");
-    return r;
+    if (!stdin_text.empty()) write(base + ".in", stdin_text);
+    return testing::run_pplug(args, base, stdin_text.empty() ? "" : base + ".in");
   }
 
   static std::string base_args() { return "--model " + quote(model_) + " --threads 1 "; }
