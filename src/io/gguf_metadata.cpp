@@ -289,6 +289,12 @@ const GgufTensorInfo* GgufMetadata::find_tensor(const std::string& name) const {
   return nullptr;
 }
 
+bool is_gguf_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {0};
+  return in.read(magic, 4) && std::memcmp(magic, "GGUF", 4) == 0;
+}
+
 std::string ggml_type_name(uint32_t type) {
   const TypeLayout* l = layout_of(type);
   return l != nullptr ? l->name : "type " + std::to_string(type);

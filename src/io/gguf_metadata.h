@@ -79,6 +79,9 @@ struct GgufMetadata {
   const GgufTensorInfo* find_tensor(const std::string& name) const;
 };
 
+// True when `path` is a regular file that starts with GGUF's magic (the extension is not needed).
+bool is_gguf_file(const std::string& path);
+
 // Reads the header, metadata and tensor table of `path`; FormatError when it is not a GGUF file,
 // or is truncated or malformed (a tensor whose bytes are misaligned, overlap the header or run
 // past the end of the file, an absurd dimension, a duplicate name).

@@ -213,13 +213,10 @@ LlamaConfig config_from(const detail::GgufMetadata& meta) {
   c.vocab_size = embed->shape[0];
   c.tie_word_embeddings = meta.find_tensor("output.weight") == nullptr;
   c.model_type = arch;
-  if (const auto* key_length = meta.find(p + "attention.key_length")) {
-    c.explicit_head_dim = m.integer(p + "attention.key_length");
-    if (c.num_attention_heads > 0 && key_length != nullptr &&
-        c.explicit_head_dim * c.num_attention_heads == c.hidden_size) {
-      c.explicit_head_dim = 0;  // the default anyway
-    }
-  }
+  // Qwen3 states its head size; kept only where it differs from hidden_size / heads.
+  const int64_t default_head_dim = 0;
+  c.explicit_head_dim = m.integer(p + "attention.key_length", &default_head_dim);
+  if (c.explicit_head_dim * c.num_attention_heads == c.hidden_size) c.explicit_head_dim = 0;
   c.qkv_bias = arch == "qwen2" || meta.find_tensor("blk.0.attn_q.bias") != nullptr;
   c.o_bias = meta.find_tensor("blk.0.attn_output.bias") != nullptr;
   c.qk_norm = arch == "qwen3";
@@ -418,11 +415,9 @@ void save_gguf_model(const RawModel& model_in, const std::string& path,
                             "yet (a .model, or a GGUF holding one)");
     }
     // A .model file, or a GGUF whose vocabulary is a SentencePiece one.
-    std::ifstream probe(tokenizer_path, std::ios::binary);
-    char magic[4] = {0};
-    const bool gguf = probe.read(magic, 4) && std::string(magic, 4) == "GGUF";
-    auto spec = gguf ? detail::spm_model_from_gguf(detail::read_gguf_metadata(tokenizer_path))
-                     : detail::parse_spm_model(detail::read_file(tokenizer_path), tokenizer_path);
+    auto spec = detail::is_gguf_file(tokenizer_path)
+                    ? detail::spm_model_from_gguf(detail::read_gguf_metadata(tokenizer_path))
+                    : detail::parse_spm_model(detail::read_file(tokenizer_path), tokenizer_path);
     if (static_cast<int64_t>(spec.pieces.size()) != c.vocab_size) {
       throw MismatchError(tokenizer_path + ": " + std::to_string(spec.pieces.size()) +
                           " pieces, but the model has vocab_size " + std::to_string(c.vocab_size));

@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "io/gguf_metadata.h"
@@ -19,15 +18,6 @@ namespace pplug {
 namespace fs = std::filesystem;
 
 namespace {
-
-// A GGUF file by its magic (the extension is not required).
-bool is_gguf_file(const std::string& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return false;
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {0};
-  return in.read(magic, 4) && std::string(magic, 4) == "GGUF";
-}
 
 std::vector<std::string> files_with_extension(const fs::path& dir, const std::string& ext) {
   std::vector<std::string> out;
@@ -209,7 +199,7 @@ RawModel random_model(const LlamaConfig& config, uint64_t seed, double init_std)
 
 std::string find_tokenizer(const std::string& model_path) {
   const fs::path p(model_path);
-  if (is_gguf_file(model_path)) {
+  if (detail::is_gguf_file(model_path)) {
     const auto meta = detail::read_gguf_metadata(model_path);
     if (meta.find("tokenizer.ggml.tokens") == nullptr) {
       throw FormatError(model_path +
@@ -260,7 +250,7 @@ RawModel read_model(const std::string& path, std::string* weights_path_out) {
       weights_path = checkpoints.front();
       raw = read_llama2c(weights_path);
     }
-  } else if (is_gguf_file(path)) {
+  } else if (detail::is_gguf_file(path)) {
     raw = read_gguf_model(path);
   } else {
     raw = read_llama2c(path);

@@ -75,13 +75,7 @@ class WeightTable {
       return at::empty({0}, found[0].options())
           .set_(found[0].storage(), found[0].storage_offset(), {rows, cols}, {cols, 1});
     }
-    auto out = arena_.empty({rows, cols}, dtype);
-    int64_t offset = 0;
-    for (const auto& t : found) {
-      out.narrow(0, offset, t.size(0)).copy_(t);
-      offset += t.size(0);
-    }
-    return out;
+    return stack_rows(found, rows, cols, dtype);
   }
   // Like fused(), but stored as `type` (kernels::storage_type_for): parts already in that
   // layout (uint8 block rows, as a GGUF file holds them) are copied as they are, float parts
@@ -105,13 +99,7 @@ class WeightTable {
       }
       rows += part_rows;
     }
-    auto out = arena_.empty({rows, packed[0].size(1)}, packed[0].scalar_type());
-    int64_t offset = 0;
-    for (const auto& t : packed) {
-      out.narrow(0, offset, t.size(0)).copy_(t);
-      offset += t.size(0);
-    }
-    return out;
+    return stack_rows(packed, rows, packed[0].size(1), packed[0].scalar_type());
   }
   // True when `name` is given as uint8 block rows.
   bool is_packed(const std::string& name) const {
@@ -129,6 +117,17 @@ class WeightTable {
     }
     if (used_.insert(name).second) detail::require_finite(it->second, source_, name);
     return it->second;
+  }
+  // `parts` stacked row-wise into one new (rows, cols) arena tensor of `dtype`.
+  torch::Tensor stack_rows(const std::vector<torch::Tensor>& parts, int64_t rows, int64_t cols,
+                           torch::Dtype dtype) {
+    auto out = arena_.empty({rows, cols}, dtype);
+    int64_t offset = 0;
+    for (const auto& t : parts) {
+      out.narrow(0, offset, t.size(0)).copy_(t);
+      offset += t.size(0);
+    }
+    return out;
   }
   // True when the parts are arena memory in `dtype`, contiguous and consecutive.
   static bool in_place(const std::vector<torch::Tensor>& parts, torch::Dtype dtype) {
