@@ -2,9 +2,10 @@
 # Regenerates the tables of docs/results.md: every method and ablation on the synthetic kinds,
 # trained over the frozen stories260K with several seeds. Long: about 2 minutes per training run
 # on 2 cores. Usage: scripts/results.sh [OUT_DIR]. Choose runs with PPLUG_KINDS (rating tagging
-# headline tweet), PPLUG_SEEDS, PPLUG_VARIANTS (pplug no-persona no-instruction mean
-# learned-temperature prompt-query) and PPLUG_BASELINES (none rag-bm25; empty for none). The pplug variant is also evaluated
-# as pplug-rag. Wall time and peak memory of every train and eval go to OUT/timings.jsonl.
+# tagging-by-topic headline tweet), PPLUG_SEEDS, PPLUG_VARIANTS (pplug no-persona no-instruction
+# mean learned-temperature prompt-query keyed keyed-cosine keyed-mean standardized) and
+# PPLUG_BASELINES (none rag-bm25; empty for none). The pplug variant is also evaluated as
+# pplug-rag. Wall time and peak memory of every train and eval go to OUT/timings.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PPLUG=build/bin/pplug
@@ -15,7 +16,7 @@ SEEDS="${PPLUG_SEEDS:-1 2 3}"
 VARIANTS="${PPLUG_VARIANTS:-pplug no-persona no-instruction mean}"
 BASELINES="${PPLUG_BASELINES-none rag-bm25}"
 ENCODER="${PPLUG_ENCODER:-llm:last}"
-COMMON=(--encoder "$ENCODER" --epochs "${PPLUG_EPOCHS:-6}" --lr 1e-2 --placement before-answer --no-eos --threads 1 --no-progress)
+COMMON=(--epochs "${PPLUG_EPOCHS:-6}" --lr 1e-2 --placement before-answer --no-eos --threads 1 --no-progress)
 mkdir -p "$OUT"
 RESULTS="$OUT/scores.jsonl"
 TIMINGS="$OUT/timings.jsonl"
@@ -43,7 +44,7 @@ evaluate() {
 }
 
 for kind in $KINDS; do
-  case "$kind" in rating) task=LaMP_3 ;; tagging) task=LaMP_2 ;; headline) task=LaMP_4 ;; tweet) task=LaMP_7 ;; esac
+  case "$kind" in rating) task=LaMP_3 ;; tagging|tagging-by-topic) task=LaMP_2 ;; headline) task=LaMP_4 ;; tweet) task=LaMP_7 ;; esac
   data="$OUT/data_$kind"
   [ -f "$data/stats.json" ] || $PPLUG synth --kind "$kind" --users 200 --seed 1 --out "$data" > /dev/null
   EVAL=(--model "$MODEL" --task "$task" --questions "$data/test_questions.json"
@@ -52,8 +53,14 @@ for kind in $KINDS; do
     evaluate "$kind" "$method" 0 "$OUT/preds_${kind}_$method.json" --method "$method" --k 4
   done
   for variant in $VARIANTS; do
+    enc="$ENCODER"
     case "$variant" in
       pplug) flags=() ;; no-persona) flags=(--no-persona) ;;
+      # Input-aware: items matched by mean-pooled keys, standardized scores at T = 0.3.
+      keyed) enc="llm:last/mean"; flags=(--scores standardized --temperature 0.3) ;;
+      keyed-cosine) enc="llm:last/mean"; flags=() ;;
+      standardized) flags=(--scores standardized --temperature 0.3) ;;
+      keyed-mean) enc="llm:last/mean"; flags=(--aggregator mean) ;;
       no-instruction) flags=(--no-instruction) ;; mean) flags=(--aggregator mean) ;;
       learned-temperature) flags=(--aggregator learned-temperature) ;;
       prompt-query) flags=(--query-source prompt) ;;
@@ -64,10 +71,10 @@ for kind in $KINDS; do
       rm -rf "$run"
       timed "train_${kind}_${variant}_$seed" $PPLUG train --model "$MODEL" --task "$task" \
         --train-questions "$data/train_questions.json" --train-outputs "$data/train_outputs.json" \
-        --out "$run" --seed "$seed" "${COMMON[@]}" "${flags[@]}" > "$run.log" 2>&1
-      evaluate "$kind" "$variant" "$seed" "$run/preds.json" --method pplug --encoder "$ENCODER" --plugin "$run/best"
+        --out "$run" --seed "$seed" --encoder "$enc" "${COMMON[@]}" "${flags[@]}" > "$run.log" 2>&1
+      evaluate "$kind" "$variant" "$seed" "$run/preds.json" --method pplug --encoder "$enc" --plugin "$run/best"
       if [ "$variant" = pplug ]; then
-        evaluate "$kind" pplug-rag "$seed" "$run/preds_rag.json" --method pplug-rag --encoder "$ENCODER" --plugin "$run/best"
+        evaluate "$kind" pplug-rag "$seed" "$run/preds_rag.json" --method pplug-rag --encoder "$enc" --plugin "$run/best"
       fi
     done
   done

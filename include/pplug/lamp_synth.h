@@ -18,13 +18,15 @@
 namespace pplug::lamp {
 
 enum class SynthKind {
-  kTagging,   // LaMP_2 format: the description mentions 3 tags' cues; the user's favourite decides
-  kRating,    // LaMP_3 format: score = review sentiment + the user's bias (clamped to 1..5)
+  kTagging,  // LaMP_2 format: the description mentions 3 tags' cues; the user's favourite decides
+  kTaggingByTopic,  // LaMP_2 format: the user tags each of their two topics with its own tag, so
+                    // the answer needs the history items that match the input (input-aware)
+  kRating,          // LaMP_3 format: score = review sentiment + the user's bias (clamped to 1..5)
   kHeadline,  // LaMP_4 format: headline = summary + the user's signature phrase (start or end)
   kTweet,     // LaMP_7 format: paraphrase = reworded tweet + the user's signature phrase
 };
 
-// "tagging", "rating", "headline", "tweet"; throws InvalidArgument otherwise.
+// "tagging", "tagging-by-topic", "rating", "headline", "tweet"; throws InvalidArgument otherwise.
 SynthKind parse_synth_kind(std::string_view name);
 std::string synth_kind_name(SynthKind kind);
 // The LaMP task whose format the kind uses (kTagging -> LaMP_2, ...).
@@ -58,7 +60,9 @@ struct SynthSplit {
   // Scores of reference predictors with the task's metric:
   //   "ceiling": knows each user's trait; "floor": best predictor without the history (best of
   //   the constant and input-only predictors); "constant": best constant output (classification
-  //   and rating only); "history_heuristic": a simple rule reading the profile.
+  //   and rating only); "history_heuristic": a simple rule reading the profile;
+  //   "history_mix" (tagging-by-topic): the user's most frequent label, blind to the input (the
+  //   cap of a plug-in that learns only the user's overall mix).
   std::map<std::string, Scores> reference;
 };
 

@@ -45,6 +45,11 @@ class UserEmbedding {
   int64_t num_items() const { return item_vectors_.defined() ? item_vectors_.size(0) : 0; }
   const torch::Tensor& item_vectors() const { return item_vectors_; }          // (N, d_e) f32
   const torch::Tensor& item_projections() const { return item_projections_; }  // (N, n_p d) f32
+  // What the input is compared with: (N, d_e) f32, the encoder's item keys when it makes them
+  // (ItemVectors), otherwise the item vectors themselves.
+  const torch::Tensor& item_keys() const {
+    return item_keys_.defined() ? item_keys_ : item_vectors_;
+  }
   const std::vector<std::string>& item_ids() const { return item_ids_; }
   const std::string& encoder_fingerprint() const { return encoder_fingerprint_; }
   const std::string& plugin_fingerprint() const { return plugin_fingerprint_; }
@@ -57,7 +62,7 @@ class UserEmbedding {
 
  private:
   friend class PersonaPlug;
-  torch::Tensor item_vectors_, item_projections_;
+  torch::Tensor item_vectors_, item_projections_, item_keys_;
   std::vector<std::string> item_ids_;
   std::string encoder_fingerprint_, plugin_fingerprint_;
 };

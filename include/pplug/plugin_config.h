@@ -13,6 +13,15 @@ enum class AggregatorKind {
   kMean,                // uniform weights (the paper's ablation)
 };
 
+// How the aggregator turns the input-item cosines into attention logits (before / T).
+enum class AttentionScores {
+  kCosine,        // the cosine itself (the reference). The cosines of one LLM's sentence vectors
+                  // crowd into a narrow band near 1, so at T = 1 the weights are near uniform
+  kStandardized,  // the cosines standardized over the user's items (minus their mean, over their
+                  // standard deviation): only their order and spread count, so T means the same
+                  // for every encoder and user, and a T below 1 selects
+};
+
 // Where the soft tokens enter the LLM input.
 enum class SoftTokenPlacement {
   kAfterBos,      // [BOS] [I] [P] input answer_prefix (the reference's placement)
@@ -48,9 +57,10 @@ struct PluginConfig {
   bool use_persona = true;      // false = ablation "persona token off"
   bool use_instruction = true;  // false = ablation "instruction token off"
   AggregatorKind aggregator = AggregatorKind::kAttention;
-  double temperature = 1.0;  // T of the attention (initial T when learned)
-  int top_k = 0;             // only the k most similar items are aggregated; 0 = all
-  int max_history = 512;     // the most recent items kept per user (reference: 512)
+  double temperature = 1.0;                           // T of the attention (initial T when learned)
+  AttentionScores scores = AttentionScores::kCosine;  // see AttentionScores
+  int top_k = 0;          // only the k most similar items are aggregated; 0 = all
+  int max_history = 512;  // the most recent items kept per user (reference: 512)
   // History item text template, "{field}" placeholders; "" = the task's default, which includes
   // the user's past labels (LaMP-2 tag, LaMP-3 score).
   std::string item_template;
@@ -80,6 +90,9 @@ InputEncoder parse_input_encoder(const std::string& name);
 const char* to_string(QuerySource source);
 // "encoder" | "prompt"; throws InvalidArgument otherwise.
 QuerySource parse_query_source(const std::string& name);
+const char* to_string(AttentionScores scores);
+// "cosine" | "standardized"; throws InvalidArgument otherwise.
+AttentionScores parse_attention_scores(const std::string& name);
 // "attention" | "learned-temperature" | "mean"; throws InvalidArgument otherwise.
 AggregatorKind parse_aggregator(const std::string& name);
 

@@ -16,6 +16,7 @@ namespace {
 struct PluginInitArgs {
   std::string model, tokenizer, encoder, out, aggregator = "attention", dtype = "f32";
   std::string placement = "after-bos", query_source = "encoder", input_encoder = "adapter";
+  std::string scores = "cosine";
   PluginConfig config;
   bool no_persona = false, no_instruction = false;
   uint64_t seed = 0;
@@ -29,6 +30,7 @@ void run_plugin_init(const PluginInitArgs& a) {
   config.use_persona = !a.no_persona;
   config.use_instruction = !a.no_instruction;
   config.aggregator = parse_aggregator(a.aggregator);
+  config.scores = parse_attention_scores(a.scores);
   config.placement = parse_placement(a.placement);
   config.query_source = parse_query_source(a.query_source);
   config.input_encoder = parse_input_encoder(a.input_encoder);
@@ -63,6 +65,9 @@ void register_plugin_init(CLI::App& app) {
   cmd->add_option("--temperature", c.temperature, "Attention temperature (initial when learned)")
       ->capture_default_str()
       ->check(real_in(0, HUGE_VAL, /*lo_open=*/true));
+  cmd->add_option("--scores", args->scores,
+                  "Attention logits: cosine (reference) | standardized (over the user's items)")
+      ->capture_default_str();
   cmd->add_option("--top-k", c.top_k, "Aggregate only the k most similar items (0 = all)")
       ->capture_default_str()
       ->check(int_in(0, limits::kMaxItems));

@@ -11,7 +11,7 @@ namespace pplug::cli {
 namespace {
 
 struct SynthArgs {
-  std::string kind = "tagging";  // tagging, rating, headline or tweet
+  std::string kind = "tagging";  // tagging, tagging-by-topic, rating, headline or tweet
   lamp::SynthOptions options;    // users, seed, sizes
   std::string out;               // output folder
 };
@@ -31,7 +31,8 @@ void register_synth(CLI::App& app) {
       "synth",
       "Write a synthetic LaMP-format benchmark ({split}_questions/outputs.json, stats.json)");
   cmd->add_option("--kind", args->kind,
-                  "tagging (LaMP_2), rating (LaMP_3), headline (LaMP_4), "
+                  "tagging (LaMP_2), tagging-by-topic (LaMP_2, input-aware), rating (LaMP_3), "
+                  "headline (LaMP_4), "
                   "tweet (LaMP_7)")
       ->capture_default_str();
   cmd->add_option("--users", args->options.users, "Number of users")

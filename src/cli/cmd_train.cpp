@@ -20,9 +20,11 @@ namespace {
 struct TrainArgs {
   std::string model, tokenizer, encoder, task, train_questions, train_outputs, dev_questions,
       dev_outputs, out, resume, aggregator = "attention", dtype = "f32", placement = "after-bos",
-                                query_source = "encoder", input_encoder = "adapter";
+                                query_source = "encoder", input_encoder = "adapter",
+                                scores = "cosine";
   TrainOptions options;
   int threads = 0, persona_tokens = 1, top_k = 0, max_history = 512;
+  double temperature = 1.0;
   bool no_persona = false, no_instruction = false, no_eos = false;
 };
 
@@ -78,6 +80,8 @@ void run_train(TrainArgs& a) {
   config.use_instruction = !a.no_instruction;
   config.aggregator = parse_aggregator(a.aggregator);
   config.top_k = a.top_k;
+  config.temperature = a.temperature;
+  config.scores = parse_attention_scores(a.scores);
   config.placement = parse_placement(a.placement);
   config.end_with_eos = !a.no_eos;
   config.query_source = parse_query_source(a.query_source);
@@ -150,6 +154,13 @@ void register_train(CLI::App& app) {
   cmd->add_flag("--no-persona", a->no_persona, "Ablation: no persona token");
   cmd->add_flag("--no-instruction", a->no_instruction, "Ablation: no instruction token");
   cmd->add_option("--aggregator", a->aggregator, "attention | learned-temperature | mean")
+      ->capture_default_str();
+  cmd->add_option("--temperature", a->temperature, "Attention temperature T (initial when learned)")
+      ->capture_default_str()
+      ->check(real_in(1e-3, 1e3));
+  cmd->add_option("--scores", a->scores,
+                  "Attention logits: cosine (reference) | standardized (cosines standardized "
+                  "over the user's items, then / T)")
       ->capture_default_str();
   cmd->add_option("--persona-tokens", a->persona_tokens, "Persona soft tokens")
       ->capture_default_str()

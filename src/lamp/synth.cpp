@@ -66,6 +66,7 @@ std::map<std::string, Scores> reference_scores(Task task, const std::vector<Synt
   std::map<std::string, Scores> ref;
   ref["ceiling"] = all.at("ceiling");
   ref["history_heuristic"] = all.at("history_heuristic");
+  if (all.count("history_mix")) ref["history_mix"] = all.at("history_mix");
   for (const auto& [name, s] : all) {
     const bool constant = name.rfind("constant:", 0) == 0;
     const bool input_only = name.rfind("input_only:", 0) == 0;
@@ -126,17 +127,20 @@ const char* pick_word(Rng& rng, const std::vector<const char*>& words) { return 
 
 SynthKind parse_synth_kind(std::string_view name) {
   if (name == "tagging") return SynthKind::kTagging;
+  if (name == "tagging-by-topic") return SynthKind::kTaggingByTopic;
   if (name == "rating") return SynthKind::kRating;
   if (name == "headline") return SynthKind::kHeadline;
   if (name == "tweet") return SynthKind::kTweet;
   throw InvalidArgument("unknown synthetic kind '" + std::string(name) +
-                        "' (expected tagging, rating, headline or tweet)");
+                        "' (expected tagging, tagging-by-topic, rating, headline or tweet)");
 }
 
 std::string synth_kind_name(SynthKind kind) {
   switch (kind) {
     case SynthKind::kTagging:
       return "tagging";
+    case SynthKind::kTaggingByTopic:
+      return "tagging-by-topic";
     case SynthKind::kRating:
       return "rating";
     case SynthKind::kHeadline:
@@ -150,6 +154,7 @@ std::string synth_kind_name(SynthKind kind) {
 Task synth_task(SynthKind kind) {
   switch (kind) {
     case SynthKind::kTagging:
+    case SynthKind::kTaggingByTopic:
       return Task::kLaMP2;
     case SynthKind::kRating:
       return Task::kLaMP3;
@@ -193,6 +198,9 @@ SynthData generate_synth(const SynthOptions& options) {
       case SynthKind::kTagging:
         detail::generate_tagging_user(u, rng, options, out);
         break;
+      case SynthKind::kTaggingByTopic:
+        detail::generate_tagging_by_topic_user(u, rng, options, out);
+        break;
       case SynthKind::kRating:
         detail::generate_rating_user(u, rng, options, out);
         break;
@@ -229,7 +237,7 @@ std::string synth_stats_json(const SynthData& data) {
   for (const SynthSplit& split : data.splits) {
     ordered_json s;
     s["questions"] = split.questions.size();
-    for (const char* name : {"floor", "constant", "history_heuristic", "ceiling"}) {
+    for (const char* name : {"floor", "constant", "history_mix", "history_heuristic", "ceiling"}) {
       const auto it = split.reference.find(name);
       if (it == split.reference.end()) continue;
       for (const auto& [metric, value] : it->second) s[name][metric] = value;

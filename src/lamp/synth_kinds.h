@@ -11,7 +11,8 @@
 namespace pplug::lamp::detail {
 
 // One generated question, its gold, and what each reference predictor outputs for it.
-// Predictor names: "ceiling", "history_heuristic", "constant:<x>" (same output for every
+// Predictor names: "ceiling", "history_heuristic", "history_mix" (optional: the user's overall
+// label mix, blind to the input), "constant:<x>" (same output for every
 // question), "input_only:<x>" (reads the input but not the profile).
 struct SynthExample {
   Question question;
@@ -22,6 +23,9 @@ struct SynthExample {
 // Appends options.questions_per_user questions of user `user` (who has one hidden trait).
 void generate_tagging_user(int user, Rng& rng, const SynthOptions& options,
                            std::vector<SynthExample>& out);
+// kTaggingByTopic (synth_tagging_by_topic.cpp).
+void generate_tagging_by_topic_user(int user, Rng& rng, const SynthOptions& options,
+                                    std::vector<SynthExample>& out);
 void generate_rating_user(int user, Rng& rng, const SynthOptions& options,
                           std::vector<SynthExample>& out);
 // kHeadline and kTweet.

@@ -4,19 +4,43 @@
 #include "pplug/sentence_encoder.h"
 
 namespace pplug {
+namespace {
+
+LlmEncoderOptions::Pooling parse_pooling(const std::string& name, const std::string& spec) {
+  if (name == "mean") return LlmEncoderOptions::Pooling::kMean;
+  if (name == "last") return LlmEncoderOptions::Pooling::kLast;
+  throw InvalidArgument("encoder '" + spec + "': unknown pooling '" + name +
+                        "' (expected llm, llm:last, llm:mean or llm:VALUES/KEYS with VALUES and "
+                        "KEYS each mean or last)");
+}
+
+// "" | "llm" | "llm:P" | "llm:P/K".
+LlmEncoderOptions parse_llm_encoder_spec(const std::string& spec) {
+  LlmEncoderOptions options;
+  if (spec.empty() || spec == "llm") return options;
+  const std::string rest = spec.substr(4);
+  const size_t slash = rest.find('/');
+  options.pooling = parse_pooling(rest.substr(0, slash), spec);
+  if (slash != std::string::npos) {
+    const auto keys = parse_pooling(rest.substr(slash + 1), spec);
+    // Keys pooled like the values would be the values again: no second vector.
+    if (keys != options.pooling) options.key_pooling = keys;
+  }
+  return options;
+}
+
+}  // namespace
 
 std::shared_ptr<SentenceEncoder> load_sentence_encoder(
     const std::string& encoder_dir, const LoadedModel& llm,
     std::optional<TextEncoderOptions> bert_options) {
-  if (encoder_dir.empty() || encoder_dir == "llm" || encoder_dir == "llm:last") {
+  if (encoder_dir.empty() || encoder_dir == "llm" || encoder_dir.rfind("llm:", 0) == 0) {
     if (!llm.model) throw InvalidArgument("load_sentence_encoder: no LLM loaded");
     if (!llm.tokenizer) {
       throw InvalidArgument("load_sentence_encoder: the LLM encoder needs the tokenizer of '" +
                             llm.weights_path + "' (the model was loaded without one)");
     }
-    LlmEncoderOptions llm_options;
-    if (encoder_dir == "llm:last") llm_options.pooling = LlmEncoderOptions::Pooling::kLast;
-    return make_llm_encoder(llm.model, llm.tokenizer, llm_options);
+    return make_llm_encoder(llm.model, llm.tokenizer, parse_llm_encoder_spec(encoder_dir));
   }
   TextEncoderOptions options;
   if (bert_options) {

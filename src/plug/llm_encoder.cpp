@@ -22,18 +22,21 @@ class LlmEncoder final : public SentenceEncoder {
         std::min<int64_t>(options_.max_tokens, model_->config().max_position_embeddings));
   }
 
-  torch::Tensor encode(const std::vector<std::string>& texts, bool) const override {
-    std::vector<std::vector<int>> ids(texts.size());
-    for (size_t i = 0; i < texts.size(); ++i) {
-      ids[i] = tokenizer_->encode(texts[i], /*add_bos=*/true);
-      if (static_cast<int>(ids[i].size()) > options_.max_tokens) ids[i].resize(options_.max_tokens);
-    }
-    return detail::encode_token_ids(*model_, ids, options_.pooling, options_.batch_size);
+  torch::Tensor encode(const std::vector<std::string>& texts, bool as_query) const override {
+    const auto pooling = as_query ? query_pooling() : options_.pooling;
+    return detail::encode_token_ids(*model_, token_ids(texts), pooling, options_.batch_size);
+  }
+
+  ItemVectors encode_items(const std::vector<std::string>& texts) const override {
+    if (!options_.key_pooling) return {encode(texts, /*as_query=*/false), {}};
+    auto both = detail::encode_token_ids(
+        *model_, token_ids(texts), {options_.pooling, *options_.key_pooling}, options_.batch_size);
+    return {both[0], both[1]};
   }
 
   std::optional<LlmEncoderOptions::Pooling> pooling_over(const LlamaModel& model) const override {
     if (&model != model_.get() && model.fingerprint() != model_->fingerprint()) return std::nullopt;
-    return options_.pooling;
+    return query_pooling();
   }
 
   int64_t dim() const override { return model_->hidden_size(); }
@@ -44,10 +47,28 @@ class LlmEncoder final : public SentenceEncoder {
     h.u64(static_cast<uint64_t>(options_.max_tokens));
     h.u64(static_cast<uint64_t>(tokenizer_->vocab_size()));
     if (options_.pooling == LlmEncoderOptions::Pooling::kLast) h.text("last");
+    if (options_.key_pooling) {
+      h.text(*options_.key_pooling == LlmEncoderOptions::Pooling::kLast ? "keys:last"
+                                                                        : "keys:mean");
+    }
     return "llm-" + h.hex();
   }
 
  private:
+  // Queries live in the key space when items have keys.
+  LlmEncoderOptions::Pooling query_pooling() const {
+    return options_.key_pooling.value_or(options_.pooling);
+  }
+
+  std::vector<std::vector<int>> token_ids(const std::vector<std::string>& texts) const {
+    std::vector<std::vector<int>> ids(texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+      ids[i] = tokenizer_->encode(texts[i], /*add_bos=*/true);
+      if (static_cast<int>(ids[i].size()) > options_.max_tokens) ids[i].resize(options_.max_tokens);
+    }
+    return ids;
+  }
+
   std::shared_ptr<const LlamaModel> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;
   LlmEncoderOptions options_;

@@ -22,8 +22,19 @@ torch::Tensor pool_hidden(const torch::Tensor& hidden, const torch::Tensor& mask
 
 torch::Tensor encode_token_ids(const LlamaModel& model, const std::vector<std::vector<int>>& ids,
                                LlmEncoderOptions::Pooling pooling, int batch_size) {
+  return encode_token_ids(model, ids, std::vector<LlmEncoderOptions::Pooling>{pooling}, batch_size)
+      .front();
+}
+
+std::vector<torch::Tensor> encode_token_ids(const LlamaModel& model,
+                                            const std::vector<std::vector<int>>& ids,
+                                            const std::vector<LlmEncoderOptions::Pooling>& poolings,
+                                            int batch_size) {
   c10::InferenceMode guard;
-  auto out = at::zeros({static_cast<int64_t>(ids.size()), model.hidden_size()}, at::kFloat);
+  std::vector<torch::Tensor> out;
+  for (size_t p = 0; p < poolings.size(); ++p) {
+    out.push_back(at::zeros({static_cast<int64_t>(ids.size()), model.hidden_size()}, at::kFloat));
+  }
   // Similar lengths share a batch, so little padding is computed.
   std::vector<size_t> order(ids.size());
   std::iota(order.begin(), order.end(), 0);
@@ -46,8 +57,10 @@ torch::Tensor encode_token_ids(const LlamaModel& model, const std::vector<std::v
       mask[b].narrow(0, T - n, n).fill_(1);
     }
     auto hidden = model.forward(model.embed(batch), mask, nullptr, fwd).hidden;  // (B, T, d)
-    auto pooled = pool_hidden(hidden, mask, pooling);
-    for (int64_t b = 0; b < B; ++b) out[order[start + b]].copy_(pooled[b]);
+    for (size_t p = 0; p < poolings.size(); ++p) {
+      auto pooled = pool_hidden(hidden, mask, poolings[p]);
+      for (int64_t b = 0; b < B; ++b) out[p][order[start + b]].copy_(pooled[b]);
+    }
   }
   return out;
 }

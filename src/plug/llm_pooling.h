@@ -19,5 +19,10 @@ torch::Tensor pool_hidden(const torch::Tensor& hidden, const torch::Tensor& mask
 // pass, similar lengths together, and pools: (N, d) float32 in the order given. No autograd.
 torch::Tensor encode_token_ids(const LlamaModel& model, const std::vector<std::vector<int>>& ids,
                                LlmEncoderOptions::Pooling pooling, int batch_size);
+// The same with several poolings of one forward pass: one (N, d) tensor per pooling.
+std::vector<torch::Tensor> encode_token_ids(const LlamaModel& model,
+                                            const std::vector<std::vector<int>>& ids,
+                                            const std::vector<LlmEncoderOptions::Pooling>& poolings,
+                                            int batch_size);
 
 }  // namespace pplug::detail

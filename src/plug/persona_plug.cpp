@@ -37,6 +37,17 @@ AggregatorKind parse_aggregator(const std::string& name) {
                         "' (expected attention, learned-temperature or mean)");
 }
 
+const char* to_string(AttentionScores scores) {
+  return scores == AttentionScores::kCosine ? "cosine" : "standardized";
+}
+
+AttentionScores parse_attention_scores(const std::string& name) {
+  if (name == "cosine") return AttentionScores::kCosine;
+  if (name == "standardized") return AttentionScores::kStandardized;
+  throw InvalidArgument("unknown attention scores '" + name +
+                        "' (expected cosine or standardized)");
+}
+
 const char* to_string(SoftTokenPlacement placement) {
   return placement == SoftTokenPlacement::kAfterBos ? "after-bos" : "before-answer";
 }
@@ -240,7 +251,8 @@ std::vector<UserEmbedding> PersonaPlug::embed_users(
     users[u].plugin_fingerprint_ = plugin_fp;
   }
   if (texts.empty()) return users;
-  const auto vectors = encoder_->encode(texts, /*as_query=*/false);
+  const ItemVectors encoded = encoder_->encode_items(texts);
+  const auto& vectors = encoded.values;
   const auto projections = impl_->module->project_items(vectors);
   int64_t row = 0;
   for (auto& user : users) {
@@ -248,6 +260,7 @@ std::vector<UserEmbedding> PersonaPlug::embed_users(
     if (n == 0) continue;
     user.item_vectors_ = vectors.narrow(0, row, n).clone();
     user.item_projections_ = projections.narrow(0, row, n).clone();
+    if (encoded.keys.defined()) user.item_keys_ = encoded.keys.narrow(0, row, n).clone();
     row += n;
   }
   return users;

@@ -24,8 +24,9 @@ namespace {
 
 constexpr const char* kFormat = "pplug-plugin";
 // 2: log_gain, placement, end_with_eos, max_input_tokens; 3: query_source and input_encoder
-// (2 still loads, as query_source "encoder" and input_encoder "adapter").
-constexpr int kFormatVersion = 3;
+// (2 still loads, as query_source "encoder" and input_encoder "adapter"); 4: scores (2 and 3
+// load as "cosine", the only kind they knew).
+constexpr int kFormatVersion = 4;
 constexpr int kOldestFormatVersion = 2;
 
 json config_to_json(const PluginConfig& c) {
@@ -35,6 +36,7 @@ json config_to_json(const PluginConfig& c) {
           {"use_instruction", c.use_instruction},
           {"aggregator", to_string(c.aggregator)},
           {"temperature", c.temperature},
+          {"scores", to_string(c.scores)},
           {"top_k", c.top_k},
           {"max_history", c.max_history},
           {"item_template", c.item_template},
@@ -50,23 +52,12 @@ json config_to_json(const PluginConfig& c) {
 
 PluginConfig config_from_json(const json& j, const std::string& source) {
   if (!j.is_object()) throw FormatError(source + ": 'config' is not an object");
-  static const std::set<std::string> known = {"task",
-                                              "num_persona_tokens",
-                                              "use_persona",
-                                              "use_instruction",
-                                              "aggregator",
-                                              "temperature",
-                                              "top_k",
-                                              "max_history",
-                                              "item_template",
-                                              "answer_prefix",
-                                              "encoder_dim",
-                                              "llm_dim",
-                                              "max_input_tokens",
-                                              "placement",
-                                              "end_with_eos",
-                                              "query_source",
-                                              "input_encoder"};
+  static const std::set<std::string> known = {
+      "task",         "num_persona_tokens", "use_persona",   "use_instruction",
+      "aggregator",   "temperature",        "scores",        "top_k",
+      "max_history",  "item_template",      "answer_prefix", "encoder_dim",
+      "llm_dim",      "max_input_tokens",   "placement",     "end_with_eos",
+      "query_source", "input_encoder"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (known.count(it.key()) == 0) {
       throw FormatError(source + ": unknown field 'config." + it.key() + "'");
@@ -103,6 +94,7 @@ PluginConfig config_from_json(const json& j, const std::string& source) {
       typed("use_instruction", need("use_instruction").is_boolean(), "a boolean").get<bool>();
   c.aggregator = named("aggregator", parse_aggregator);
   c.temperature = typed("temperature", need("temperature").is_number(), "a number").get<double>();
+  if (j.contains("scores")) c.scores = named("scores", parse_attention_scores);
   c.top_k = typed("top_k", need("top_k").is_number_integer(), "an integer").get<int>();
   c.max_history =
       typed("max_history", need("max_history").is_number_integer(), "an integer").get<int>();

@@ -85,7 +85,22 @@ torch::Tensor PluginModuleImpl::instruction_token() {
   return normalize_tokens(instruction_proj->forward(instruction), 0);
 }
 
-SoftTokens PluginModuleImpl::forward(const torch::Tensor& items, const torch::Tensor& projections,
+namespace {
+
+// Scores standardized over each row's real items: (s - mean) / std. A row whose items all score
+// alike (one item, or identical ones) gets zeros: uniform weights, as its cosines gave.
+torch::Tensor standardize(const torch::Tensor& scores, const torch::Tensor& fmask) {
+  const auto count = fmask.sum(1, true).clamp_min(1.0);
+  const auto mean = (scores * fmask).sum(1, true) / count;
+  const auto centered = (scores - mean) * fmask;
+  const auto stddev = (centered.pow(2).sum(1, true) / count).sqrt();
+  // The floor keeps rounding noise of equal cosines from being blown up into a selection.
+  return centered / stddev.clamp_min(1e-4);
+}
+
+}  // namespace
+
+SoftTokens PluginModuleImpl::forward(const torch::Tensor& keys, const torch::Tensor& projections,
                                      const torch::Tensor& mask, const torch::Tensor& query,
                                      const torch::Tensor& instruction_token_given) {
   const int64_t B = query.size(0), d = config_.llm_dim;
@@ -102,10 +117,11 @@ SoftTokens PluginModuleImpl::forward(const torch::Tensor& items, const torch::Te
     if (config_.aggregator == AggregatorKind::kMean) {
       weights = fmask / fmask.sum(1, true).clamp_min(1.0);
     } else {
-      auto q = adapt_query(query);                             // (B, d_e)
-      auto sim = at::bmm(items, q.unsqueeze(-1)).squeeze(-1);  // (B, N) cosine
+      auto q = adapt_query(query);                            // (B, d_e)
+      auto sim = at::bmm(keys, q.unsqueeze(-1)).squeeze(-1);  // (B, N) cosine
+      if (config_.scores == AttentionScores::kStandardized) sim = standardize(sim, fmask);
       auto visible = mask;
-      if (config_.top_k > 0 && config_.top_k < items.size(1)) {
+      if (config_.top_k > 0 && config_.top_k < keys.size(1)) {
         auto ranked = sim.masked_fill(mask.logical_not(), -1e9);
         auto kth = std::get<0>(ranked.topk(config_.top_k, 1)).narrow(1, config_.top_k - 1, 1);
         visible = mask.logical_and(ranked >= kth);

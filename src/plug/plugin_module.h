@@ -45,11 +45,12 @@ class PluginModuleImpl : public torch::nn::Module {
   torch::Tensor project_items(const torch::Tensor& items);
   // The input vector after the trainable adapter, unit norm: (B, d_e) -> (B, d_e).
   torch::Tensor adapt_query(const torch::Tensor& query);
-  // items (B, N, d_e) unit rows; projections (B, N, n_p d) = project_items(items);
+  // keys (B, N, d_e) unit rows, what the input is compared with (the item vectors, or the
+  // items' own keys: ItemVectors); projections (B, N, n_p d) = project_items(item vectors);
   // mask (B, N) bool, true = real item; query (B, d_e) frozen input vectors.
   // `instruction_token` (d), when defined, is used as [I] instead of computing it (inference
   // caches instruction_token(): it does not depend on the input).
-  SoftTokens forward(const torch::Tensor& items, const torch::Tensor& projections,
+  SoftTokens forward(const torch::Tensor& keys, const torch::Tensor& projections,
                      const torch::Tensor& mask, const torch::Tensor& query,
                      const torch::Tensor& instruction_token = {});
   // [I], scaled: (d).

@@ -58,21 +58,21 @@ detail::SoftTokens PersonaPlug::Impl::soft_tokens_batch(const PersonaPlug& plug,
   };
   if (B == 1 && requests[0].user->num_items() > 0) {  // one user: no padding, no copies
     const UserEmbedding& user = *requests[0].user;
-    return module->forward(user.item_vectors().unsqueeze(0), projections_of(user).unsqueeze(0),
+    return module->forward(user.item_keys().unsqueeze(0), projections_of(user).unsqueeze(0),
                            at::ones({1, user.num_items()}, at::kBool), query_vectors, instruction);
   }
-  auto items = at::zeros({B, longest, de});
+  auto keys = at::zeros({B, longest, de});
   auto projections = at::zeros({B, longest, pd});
   auto mask = at::zeros({B, longest}, at::kBool);
   for (int64_t b = 0; b < B; ++b) {
     const UserEmbedding& user = *requests[b].user;
     const int64_t n = user.num_items();
     if (n == 0) continue;
-    items[b].narrow(0, 0, n).copy_(user.item_vectors());
+    keys[b].narrow(0, 0, n).copy_(user.item_keys());
     projections[b].narrow(0, 0, n).copy_(projections_of(user));
     mask[b].narrow(0, 0, n).fill_(true);
   }
-  return module->forward(items, projections, mask, query_vectors, instruction);
+  return module->forward(keys, projections, mask, query_vectors, instruction);
 }
 
 }  // namespace pplug

@@ -48,6 +48,7 @@ std::string UserEmbedding::to_bytes() const {
   if (item_vectors_.defined()) {
     tensors.emplace_back("item_vectors", item_vectors_);
     tensors.emplace_back("item_projections", item_projections_);
+    if (item_keys_.defined()) tensors.emplace_back("item_keys", item_keys_);
   }
   return serialize_safetensors(tensors, meta);
 }
@@ -92,6 +93,15 @@ UserEmbedding UserEmbedding::from_bytes(const std::string& bytes, const std::str
       }
       detail::require_finite(user.item_vectors_, source, "item_vectors");
       detail::require_finite(user.item_projections_, source, "item_projections");
+      if (file.contains("item_keys")) {
+        user.item_keys_ = file.get("item_keys", torch::kFloat32);
+        if (!user.item_keys_.sizes().equals(user.item_vectors_.sizes())) {
+          throw FormatError(source + ": item_keys has shape " + c10::str(user.item_keys_.sizes()) +
+                            ", item_vectors " + c10::str(user.item_vectors_.sizes()) +
+                            " (they must match)");
+        }
+        detail::require_finite(user.item_keys_, source, "item_keys");
+      }
     }
     return user;
   }

@@ -63,8 +63,13 @@ TrainData prepare_train_data(const PersonaPlug& plug, const LabelledSplit& split
   }
   PPLUG_LOG_INFO("encoding {} distinct history items and {} inputs with the frozen encoder",
                  texts.size(), inputs.size());
-  data.item_vectors = texts.empty() ? at::zeros({0, plug.encoder().dim()})
-                                    : plug.encoder().encode(texts, /*as_query=*/false);
+  if (texts.empty()) {
+    data.item_vectors = at::zeros({0, plug.encoder().dim()});
+  } else {
+    ItemVectors encoded = plug.encoder().encode_items(texts);
+    data.item_vectors = std::move(encoded.values);
+    data.item_keys = std::move(encoded.keys);
+  }
   if (plug.train_module().input_encoder_copy()) {
     for (const auto& input : inputs) data.query_texts.push_back(plug.query_text(input));
   } else {

@@ -22,7 +22,9 @@ struct TrainExample {
 };
 
 struct TrainData {
-  torch::Tensor item_vectors;            // (distinct history texts, d_e) float32
+  torch::Tensor item_vectors;  // (distinct history texts, d_e) float32
+  torch::Tensor
+      item_keys;  // the same rows' keys (ItemVectors), undefined when the encoder has none
   torch::Tensor query_vectors;           // (questions, d_e) float32; undefined with a trainable
                                          // input-encoder copy, which reads query_texts each step
   std::vector<std::string> query_texts;  // per question: query_text(input) (copy only)

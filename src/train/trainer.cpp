@@ -74,7 +74,11 @@ torch::Tensor batch_loss(const PersonaPlug& plug, detail::PluginModuleImpl& modu
                    ? data.item_vectors.index_select(0, item_index.view({-1})).view({B, n_items, de})
                    : at::zeros({B, n_items, de});
   auto projections = module.project_items(items);  // (B, N, n_p d)
-  torch::Tensor query;                             // (B, d_e)
+  // The aggregator compares the input with the items' keys (the items themselves without keys).
+  auto keys = data.item_keys.defined()
+                  ? data.item_keys.index_select(0, item_index.view({-1})).view({B, n_items, de})
+                  : items;
+  torch::Tensor query;  // (B, d_e)
   if (const auto& copy = module.input_encoder_copy()) {
     // The trainable input encoder runs with gradients on this batch's inputs.
     std::vector<std::string> texts;
@@ -84,7 +88,7 @@ torch::Tensor batch_loss(const PersonaPlug& plug, detail::PluginModuleImpl& modu
   } else {
     query = data.query_vectors.index_select(0, query_index);
   }
-  auto soft = module.forward(items, projections, item_mask, query).tokens;  // (B, S, d)
+  auto soft = module.forward(keys, projections, item_mask, query).tokens;  // (B, S, d)
   const int64_t n_soft = soft.size(1);
 
   // Left-padded rows [BOS][soft][prompt][target]; position p predicts token p + 1.

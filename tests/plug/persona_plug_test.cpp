@@ -364,14 +364,16 @@ TEST_F(PromptQueryTest, PersistsAndIsRefusedWhereItCannotWork) {
     EXPECT_NE(std::string(e.what()).find("config.query_source"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("prompts"), std::string::npos) << e.what();
   }
-  // A format-2 manifest (before query_source existed) loads with the encoder as query source.
+  // A format-2 manifest (before query_source and scores existed) loads with the encoder as query
+  // source and cosine scores.
   std::string v2 = manifest;
   v2.replace(v2.find("\"query_source\": \"prompt\","),
              std::string("\"query_source\": \"prompt\",").size(), "");
-  v2.replace(v2.find("\"format_version\": 3"), std::string("\"format_version\": 3").size(),
+  v2.replace(v2.find("\"scores\": \"cosine\","), std::string("\"scores\": \"cosine\",").size(), "");
+  v2.replace(v2.find("\"format_version\": 4"), std::string("\"format_version\": 4").size(),
              "\"format_version\": 2");
   std::ofstream(dir + "/manifest.json") << v2;
-  PersonaPlug::load(dir, llm_, encoder_);
+  EXPECT_EQ(PersonaPlug::load(dir, llm_, encoder_)->config().scores, AttentionScores::kCosine);
 }
 
 }  // namespace

@@ -17,8 +17,8 @@ SynthOptions small(SynthKind kind, uint64_t seed = 1) {
   return o;
 }
 
-const SynthKind kKinds[] = {SynthKind::kTagging, SynthKind::kRating, SynthKind::kHeadline,
-                            SynthKind::kTweet};
+const SynthKind kKinds[] = {SynthKind::kTagging, SynthKind::kTaggingByTopic, SynthKind::kRating,
+                            SynthKind::kHeadline, SynthKind::kTweet};
 
 TEST(LampSynth, DeterministicForASeed) {
   for (const SynthKind kind : kKinds) {
@@ -84,6 +84,36 @@ TEST(LampSynth, HistoryIsNeededAndSufficient) {
       EXPECT_GT(heuristic, floor + 0.1) << synth_kind_name(kind);
     }
   }
+}
+
+// tagging-by-topic is built so that only input-aware use of the history reaches the ceiling: the
+// user's overall tag mix (blind to the input) is capped near half of it.
+TEST(LampSynth, TaggingByTopicNeedsTheItemsThatMatchTheInput) {
+  const SynthData d = generate_synth(small(SynthKind::kTaggingByTopic));
+  const auto& ref = d.splits[0].reference;
+  const double ceiling = ref.at("ceiling").at("accuracy");
+  const double mix = ref.at("history_mix").at("accuracy");
+  const double heuristic = ref.at("history_heuristic").at("accuracy");
+  EXPECT_GT(ceiling, 0.8);
+  EXPECT_GT(heuristic, 0.8);
+  EXPECT_LT(mix, 0.6);
+  EXPECT_GT(mix, 0.3);
+  EXPECT_LT(ref.at("floor").at("accuracy"), 0.2);
+  EXPECT_NE(synth_stats_json(d).find("history_mix"), std::string::npos);
+  // Each question names one of the two topics its user's items are about.
+  const auto topic_of = [](std::string_view text) {
+    const size_t at = text.find("a movie about ");
+    return std::string(text.substr(at + 14, text.find('.', at) - at - 14));
+  };
+  for (const Question& q : d.splits[0].questions) {
+    std::set<std::string> topics;
+    for (const ProfileItem& item : q.profile) topics.insert(topic_of(item.get("description")));
+    EXPECT_LE(topics.size(), 2u) << q.id;
+    EXPECT_GE(topics.size(), 1u) << q.id;
+    if (topics.size() == 2) EXPECT_EQ(topics.count(topic_of(q.input)), 1u) << q.id;
+  }
+  EXPECT_EQ(parse_synth_kind("tagging-by-topic"), SynthKind::kTaggingByTopic);
+  EXPECT_EQ(synth_kind_name(SynthKind::kTaggingByTopic), "tagging-by-topic");
 }
 
 TEST(LampSynth, WritesReadableFiles) {
