@@ -83,6 +83,11 @@ class PersonaPlug {
   // run's output folder (train_run.json, best/, last/) loads its best/ plug-in.
   static std::shared_ptr<PersonaPlug> load(const std::string& dir, LoadedModel llm,
                                            std::shared_ptr<const SentenceEncoder> encoder);
+  // The history encoder a plug-in folder (or training run folder) was made with, as
+  // load_sentence_encoder names it ("llm:last/mean"), when its manifest records one: the LLM
+  // encoders are rebuilt from that name and the LLM. "" when not recorded (BERT-family encoders,
+  // which load from their own folder, and plug-ins saved before the name was recorded).
+  static std::string recorded_encoder(const std::string& dir);
   ~PersonaPlug();
 
   // Writes the plug-in folder atomically (a crash leaves the old folder or the new one).

@@ -58,6 +58,10 @@ class SentenceEncoder {
   virtual int64_t dim() const = 0;
   // "llm" or "bert".
   virtual std::string kind() const = 0;
+  // The name load_sentence_encoder rebuilds this encoder from, given the same LLM ("llm",
+  // "llm:last", "llm:last/mean"); "" when a name cannot (BERT folders, non-default options).
+  // Plug-ins record it so their users need not repeat --encoder.
+  virtual std::string spec() const { return ""; }
   // Identifies the exact weights (plug-in checkpoints record it and refuse another encoder).
   virtual std::string fingerprint() const = 0;
   // When this encoder is `model` itself, its query pooling: the final hidden states the LLM

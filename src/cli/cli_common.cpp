@@ -32,8 +32,10 @@ void add_llm_options(CLI::App* cmd, std::string& model, std::string& tokenizer,
   cmd->add_option("--tokenizer", tokenizer,
                   std::string(kTokenizerKinds) + " (default: beside --model)");
   cmd->add_option("--encoder", encoder,
-                  "History encoder: an HF BERT folder, llm (the LLM itself, the default) or "
-                  "llm:last (last-token pooling); a plug-in needs the one it was made with");
+                  "History encoder: an HF BERT folder, llm (the LLM itself, mean pooling), "
+                  "llm:last (last-token pooling) or llm:VALUES/KEYS (e.g. llm:last/mean: values "
+                  "last-token pooled, keys and queries mean-pooled); a plug-in needs the one it "
+                  "was made with, and uses it when --encoder is not given");
 }
 
 int max_threads() {

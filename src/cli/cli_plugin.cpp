@@ -93,7 +93,10 @@ HistoryFile read_history_file(const std::string& path, const std::string& id,
 
 std::shared_ptr<PersonaPlug> load_cli_plugin(const std::string& plugin_dir, const LoadedModel& llm,
                                              const std::string& encoder_dir) {
-  auto encoder = load_sentence_encoder(encoder_dir, llm);
+  // No --encoder: the one the plug-in records (its LLM encoder), else the default.
+  const std::string name =
+      encoder_dir.empty() ? PersonaPlug::recorded_encoder(plugin_dir) : encoder_dir;
+  auto encoder = load_sentence_encoder(name, llm);
   return PersonaPlug::load(plugin_dir, llm, std::move(encoder));
 }
 

@@ -25,7 +25,8 @@ struct HistoryFile {
 HistoryFile read_history_file(const std::string& path, const std::string& id,
                               const std::string& task);
 
-// Loads --plugin DIR for `llm` with the history encoder --encoder DIR ("" = the LLM itself).
+// Loads --plugin DIR for `llm` with the history encoder --encoder DIR ("" = the encoder the
+// plug-in records, PersonaPlug::recorded_encoder, or else the LLM itself).
 std::shared_ptr<PersonaPlug> load_cli_plugin(const std::string& plugin_dir, const LoadedModel& llm,
                                              const std::string& encoder_dir);
 

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli/cli_common.h"
+#include "cli/cli_plugin.h"
 #include "cli/commands.h"
 #include "pplug/error.h"
 #include "pplug/evaluator.h"
@@ -41,7 +42,7 @@ void run_eval(const EvalArgs& a) {
   const auto llm = load_cli_model(a.model, a.tokenizer, a.dtype);
   std::shared_ptr<PersonaPlug> plug;
   if (!a.plugin.empty()) {
-    plug = PersonaPlug::load(a.plugin, llm, load_sentence_encoder(a.encoder, llm));
+    plug = load_cli_plugin(a.plugin, llm, a.encoder);
     if (plug->config().task != lamp::task_name(task)) {
       throw MismatchError(a.plugin + ": plug-in was trained for " + plug->config().task +
                           ", but --task is " + lamp::task_name(task));

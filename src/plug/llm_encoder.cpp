@@ -39,6 +39,21 @@ class LlmEncoder final : public SentenceEncoder {
     return query_pooling();
   }
 
+  std::string spec() const override {
+    const LlmEncoderOptions defaults;
+    if (options_.batch_size != defaults.batch_size ||
+        options_.max_tokens !=
+            std::min<int64_t>(defaults.max_tokens, model_->config().max_position_embeddings)) {
+      return "";
+    }
+    auto name = [](LlmEncoderOptions::Pooling p) {
+      return p == LlmEncoderOptions::Pooling::kLast ? "last" : "mean";
+    };
+    std::string s = "llm:" + std::string(name(options_.pooling));
+    if (options_.key_pooling) s += "/" + std::string(name(*options_.key_pooling));
+    return s;
+  }
+
   int64_t dim() const override { return model_->hidden_size(); }
   std::string kind() const override { return "llm"; }
   std::string fingerprint() const override {

@@ -151,20 +151,21 @@ void PersonaPlug::save(const std::string& dir) const {
     for (const auto& p : impl_->module->named_parameters())
       tensors.emplace_back(p.key(), p.value());
     save_safetensors((tmp / "plugin.safetensors").string(), tensors, {{"format", kFormat}});
-    const json manifest = {{"format", kFormat},
-                           {"format_version", kFormatVersion},
-                           {"config", config_to_json(config_)},
-                           {"soft_token_scale", scale_},
-                           {"plugin_fingerprint", fingerprint()},
-                           {"llm",
-                            {{"fingerprint", llm_.model->fingerprint()},
-                             {"hidden_size", llm_.model->config().hidden_size},
-                             {"num_hidden_layers", llm_.model->config().num_hidden_layers},
-                             {"vocab_size", llm_.model->config().vocab_size}}},
-                           {"encoder",
-                            {{"kind", encoder_->kind()},
-                             {"fingerprint", encoder_->fingerprint()},
-                             {"dim", encoder_->dim()}}}};
+    json manifest = {{"format", kFormat},
+                     {"format_version", kFormatVersion},
+                     {"config", config_to_json(config_)},
+                     {"soft_token_scale", scale_},
+                     {"plugin_fingerprint", fingerprint()},
+                     {"llm",
+                      {{"fingerprint", llm_.model->fingerprint()},
+                       {"hidden_size", llm_.model->config().hidden_size},
+                       {"num_hidden_layers", llm_.model->config().num_hidden_layers},
+                       {"vocab_size", llm_.model->config().vocab_size}}},
+                     {"encoder",
+                      {{"kind", encoder_->kind()},
+                       {"fingerprint", encoder_->fingerprint()},
+                       {"dim", encoder_->dim()}}}};
+    if (!encoder_->spec().empty()) manifest["encoder"]["spec"] = encoder_->spec();
     detail::write_file_atomic((tmp / "manifest.json").string(), manifest.dump(2) + "\n");
     // Swap folders: at every instant `dir` is either the complete old or the complete new one.
     if (fs::exists(target)) {
@@ -181,28 +182,58 @@ void PersonaPlug::save(const std::string& dir) const {
   }
 }
 
-std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& given_dir, LoadedModel llm,
-                                               std::shared_ptr<const SentenceEncoder> encoder) {
-  std::string dir = given_dir;
-  if (!fs::exists(fs::path(dir) / "manifest.json") &&
-      fs::exists(fs::path(dir) / "train_run.json")) {
-    // A `pplug train --out` folder: its plug-in is best/ (last/plugin while the run is going).
-    const fs::path best = fs::path(dir) / "best";
-    if (!fs::exists(best / "manifest.json")) {
-      throw FormatError(dir + ": is a training run folder, not a plug-in, and holds no best/ " +
-                        "plug-in yet; pass " + (fs::path(dir) / "last" / "plugin").string() +
-                        " for the latest checkpoint");
-    }
-    PPLUG_LOG_INFO("{} is a training run folder: loading its best plug-in, {}", dir, best.string());
-    dir = best.string();
+namespace {
+
+// The plug-in folder of `dir`: itself, or a training run folder's best/.
+std::string plugin_folder(const std::string& dir, bool log) {
+  if (fs::exists(fs::path(dir) / "manifest.json") ||
+      !fs::exists(fs::path(dir) / "train_run.json")) {
+    return dir;
   }
-  const std::string manifest_path = (fs::path(dir) / "manifest.json").string();
-  json m;
+  // A `pplug train --out` folder: its plug-in is best/ (last/plugin while the run is going).
+  const fs::path best = fs::path(dir) / "best";
+  if (!fs::exists(best / "manifest.json")) {
+    throw FormatError(dir + ": is a training run folder, not a plug-in, and holds no best/ " +
+                      "plug-in yet; pass " + (fs::path(dir) / "last" / "plugin").string() +
+                      " for the latest checkpoint");
+  }
+  if (log) {
+    PPLUG_LOG_INFO("{} is a training run folder: loading its best plug-in, {}", dir, best.string());
+  }
+  return best.string();
+}
+
+json read_manifest(const std::string& manifest_path) {
   try {
-    m = json::parse(detail::read_file(manifest_path));
+    return json::parse(detail::read_file(manifest_path));
   } catch (const json::exception& e) {
     throw FormatError(manifest_path + ": not valid JSON: " + e.what());
   }
+}
+
+}  // namespace
+
+std::string PersonaPlug::recorded_encoder(const std::string& given_dir) {
+  const std::string manifest_path =
+      (fs::path(plugin_folder(given_dir, /*log=*/false)) / "manifest.json").string();
+  const json m = read_manifest(manifest_path);
+  if (!m.is_object() || !m.contains("encoder") || !m["encoder"].is_object() ||
+      !m["encoder"].contains("spec")) {
+    return "";
+  }
+  const json& spec = m["encoder"]["spec"];
+  if (!spec.is_string()) {
+    throw FormatError(manifest_path + ": field 'encoder.spec' must be a string, got " +
+                      spec.dump());
+  }
+  return spec.get<std::string>();
+}
+
+std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& given_dir, LoadedModel llm,
+                                               std::shared_ptr<const SentenceEncoder> encoder) {
+  const std::string dir = plugin_folder(given_dir, /*log=*/true);
+  const std::string manifest_path = (fs::path(dir) / "manifest.json").string();
+  json m = read_manifest(manifest_path);
   if (!m.is_object() || m.value("format", "") != kFormat) {
     throw FormatError(manifest_path + ": not a pplug plug-in manifest (format != \"" +
                       std::string(kFormat) + "\")");
@@ -255,11 +286,16 @@ std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& given_dir, Loa
   if (!encoder) throw InvalidArgument("PersonaPlug::load: no encoder given");
   const std::string want_encoder = m["encoder"].value("fingerprint", "");
   if (want_encoder != encoder->fingerprint()) {
+    const json spec = m["encoder"].value("spec", json());
+    const auto named = [](const std::string& name) {
+      return name.empty() ? std::string() : " '" + name + "'";
+    };
     throw MismatchError(dir + ": plug-in was trained with " + m["encoder"].value("kind", "?") +
-                        " encoder " + want_encoder + " (dim " +
-                        m["encoder"].value("dim", json()).dump() + "), but the encoder given is " +
-                        encoder->kind() + " " + encoder->fingerprint() + " (dim " +
-                        std::to_string(encoder->dim()) + ")");
+                        " encoder" + named(spec.is_string() ? spec.get<std::string>() : "") + " " +
+                        want_encoder + " (dim " + m["encoder"].value("dim", json()).dump() +
+                        "), but the encoder given is " + encoder->kind() + named(encoder->spec()) +
+                        " " + encoder->fingerprint() + " (dim " + std::to_string(encoder->dim()) +
+                        ")");
   }
   same(json(config.encoder_dim), encoder->dim(), "config.encoder_dim");
   std::shared_ptr<PersonaPlug> plug;

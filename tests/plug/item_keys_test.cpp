@@ -123,5 +123,36 @@ TEST_F(ItemKeysTest, StandardizedScoresAreTheCosinesStandardizedOverTheUsersItem
   EXPECT_THROW(parse_attention_scores("zscore"), InvalidArgument);
 }
 
+TEST_F(ItemKeysTest, APluginRecordsTheLlmEncoderItWasMadeWith) {
+  const std::string dir = ::testing::TempDir() + "/pplug_recorded_encoder_plugin";
+  std::filesystem::remove_all(dir);
+  make("llm:last/mean")->save(dir);
+  EXPECT_EQ(PersonaPlug::recorded_encoder(dir), "llm:last/mean");
+  // The recorded name rebuilds the very encoder: the plug-in loads with it.
+  EXPECT_NO_THROW(PersonaPlug::load(
+      dir, llm_, load_sentence_encoder(PersonaPlug::recorded_encoder(dir), llm_)));
+  // Another encoder is refused, and the message names both.
+  try {
+    PersonaPlug::load(dir, llm_, load_sentence_encoder("llm:last", llm_));
+    FAIL();
+  } catch (const MismatchError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("'llm:last/mean'"), std::string::npos) << what;
+    EXPECT_NE(what.find("'llm:last'"), std::string::npos) << what;
+  }
+  std::filesystem::remove_all(dir);
+  make("llm")->save(dir);
+  EXPECT_EQ(PersonaPlug::recorded_encoder(dir), "llm:mean");
+  // Non-default options have no name to rebuild them from: nothing is recorded.
+  LlmEncoderOptions custom;
+  custom.max_tokens = 64;
+  PluginConfig config;
+  config.task = "LaMP_2";
+  std::filesystem::remove_all(dir);
+  PersonaPlug(llm_, make_llm_encoder(llm_.model, llm_.tokenizer, custom), config).save(dir);
+  EXPECT_EQ(PersonaPlug::recorded_encoder(dir), "");
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace pplug
