@@ -1,13 +1,16 @@
 // T5's forward passes: the encoder, the full decoder (teacher forcing, training) and the
-// incremental decoder over a T5DecoderCache. Matrix products go through kernels::dense_linear
-// (float32 GEMM, bf16 widened in panels where the CPU has no native bf16, the decode kernels
-// for a few rows); attention is plain ATen.
+// incremental decoder over a T5DecoderCache. Matrix products of a decode step (a few rows, no
+// gradient) run on the decode kernels, which read each weight once; everything else goes
+// through kernels::dense_linear (float32 GEMM, bf16 widened in panels where the CPU has no
+// native bf16, differentiable). Attention is plain ATen.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 
 #include "kernels/cpu_isa.h"
 #include "kernels/dense_linear.h"
+#include "kernels/linear_kernels.h"
 #include "pplug/error.h"
 #include "pplug/t5_model.h"
 
@@ -15,6 +18,25 @@ namespace pplug {
 namespace {
 
 constexpr double kMaskedScore = -1e30;  // see t5_model.cpp
+// Up to this many rows a product is a chain of matrix-vector products bound by reading the
+// weights, where the decode kernels beat a GEMM call (docs/design.md; a FlanT5-base-shaped decode
+// step went from 163 to 122 ms in f32 on a loaded 2-core machine).
+constexpr int64_t kDecodeRows = 8;
+
+// x (..., K) . w (N, K)^T -> (..., N) in x's dtype.
+torch::Tensor project(const torch::Tensor& x, const torch::Tensor& w) {
+  const int64_t rows = x.numel() / x.size(-1);
+  if (rows > kDecodeRows || (at::GradMode::is_enabled() && x.requires_grad())) {
+    return kernels::dense_linear(x, w);
+  }
+  const auto xf = x.to(at::kFloat).contiguous();
+  auto sizes = x.sizes().vec();
+  sizes.back() = w.size(0);
+  auto y = at::empty({rows, w.size(0)}, at::kFloat);
+  kernels::linear(xf.data_ptr<float>(), w.size(1), rows, kernels::weight_view(w),
+                  y.data_ptr<float>(), w.size(0), false);
+  return y.view(sizes).to(x.scalar_type());
+}
 
 // a . b for the attention products: libtorch's bf16 matmul is ~60x slower than float32 without
 // AVX512_BF16, so bf16 operands are multiplied in float32 there and rounded back.
@@ -83,14 +105,14 @@ torch::Tensor T5Model::attend(const torch::Tensor& q, const torch::Tensor& k,
 }
 
 torch::Tensor T5Model::feed_forward(const FeedForward& f, const torch::Tensor& x) const {
-  auto h = kernels::dense_linear(rms_norm(x, f.norm), f.w_in);
+  auto h = project(rms_norm(x, f.norm), f.w_in);
   if (config_.gated()) {
     const int64_t ff = config_.d_ff;
     h = at::gelu(h.narrow(-1, 0, ff), "tanh") * h.narrow(-1, ff, ff);  // gelu_new(wi_0) * wi_1
   } else {
     h = at::relu(h);
   }
-  return kernels::dense_linear(h, f.w_out);
+  return project(h, f.w_out);
 }
 
 torch::Tensor T5Model::encode(const torch::Tensor& inputs_embeds,
@@ -103,11 +125,11 @@ torch::Tensor T5Model::encode(const torch::Tensor& inputs_embeds,
   const auto bias = position_bias(encoder_bias_, 0, S, S, true) + key_bias(mask);
   auto x = inputs_embeds.to(dtype_);
   for (const auto& layer : encoder_) {
-    auto qkv = kernels::dense_linear(rms_norm(x, layer.self.norm), layer.self.w_qkv);
+    auto qkv = project(rms_norm(x, layer.self.norm), layer.self.w_qkv);
     auto q = heads(qkv.narrow(-1, 0, inner), H, dk);
     auto k = heads(qkv.narrow(-1, inner, inner), H, dk);
     auto v = heads(qkv.narrow(-1, 2 * inner, inner), H, dk);
-    x = x + kernels::dense_linear(attend(q, k, v, bias), layer.self.w_o);
+    x = x + project(attend(q, k, v, bias), layer.self.w_o);
     x = x + feed_forward(layer.ffn, x);
   }
   return rms_norm(x, encoder_norm_);
@@ -121,7 +143,7 @@ torch::Tensor T5Model::decoder_stack(torch::Tensor x, const torch::Tensor& self_
   const int64_t T = x.size(1);
   for (size_t i = 0; i < decoder_.size(); ++i) {
     const auto& layer = decoder_[i];
-    auto qkv = kernels::dense_linear(rms_norm(x, layer.self.norm), layer.self.w_qkv);
+    auto qkv = project(rms_norm(x, layer.self.norm), layer.self.w_qkv);
     auto q = heads(qkv.narrow(-1, 0, inner), H, dk);
     auto k = heads(qkv.narrow(-1, inner, inner), H, dk);
     auto v = heads(qkv.narrow(-1, 2 * inner, inner), H, dk);
@@ -132,9 +154,9 @@ torch::Tensor T5Model::decoder_stack(torch::Tensor x, const torch::Tensor& self_
       k = cache->keys_[i].narrow(2, 0, start + T);
       v = cache->values_[i].narrow(2, 0, start + T);
     }
-    x = x + kernels::dense_linear(attend(q, k, v, self_bias), layer.self.w_o);
-    auto cq = heads(kernels::dense_linear(rms_norm(x, layer.cross.norm), layer.cross.w_q), H, dk);
-    x = x + kernels::dense_linear(attend(cq, cross_k[i], cross_v[i], cross_bias), layer.cross.w_o);
+    x = x + project(attend(q, k, v, self_bias), layer.self.w_o);
+    auto cq = heads(project(rms_norm(x, layer.cross.norm), layer.cross.w_q), H, dk);
+    x = x + project(attend(cq, cross_k[i], cross_v[i], cross_bias), layer.cross.w_o);
     x = x + feed_forward(layer.ffn, x);
   }
   return x;
@@ -147,7 +169,8 @@ T5DecodeOutput T5Model::head(const torch::Tensor& x, const T5DecodeOptions& opti
   if (options.last_logits_only) h = h.narrow(1, h.size(1) - 1, 1);
   // Original T5 ties the head to the embedding and rescales the decoder output first.
   if (config_.tie_word_embeddings) h = h * std::pow(static_cast<double>(config_.d_model), -0.5);
-  out.logits = kernels::dense_linear(h, lm_head_).to(at::kFloat);
+  // Float32 input: float32 logits, not logits rounded to a bf16 compute dtype.
+  out.logits = project(h.to(at::kFloat), lm_head_);
   return out;
 }
 
@@ -175,7 +198,7 @@ T5DecodeOutput T5Model::decode(const torch::Tensor& decoder_inputs_embeds,
   const auto states = encoder_states.to(dtype_);
   std::vector<torch::Tensor> cross_k, cross_v;
   for (const auto& layer : decoder_) {
-    auto kv = kernels::dense_linear(states, layer.cross.w_kv);  // (B, S, 2 inner)
+    auto kv = project(states, layer.cross.w_kv);  // (B, S, 2 inner)
     cross_k.push_back(heads(kv.narrow(-1, 0, inner), H, dk));
     cross_v.push_back(heads(kv.narrow(-1, inner, inner), H, dk));
   }
