@@ -7,8 +7,10 @@
 #include "cli/cli_common.h"
 #include "cli/cli_plugin.h"
 #include "cli/commands.h"
+#include "cli/t5_generate.h"
 #include "pplug/error.h"
 #include "pplug/generation.h"
+#include "pplug/t5_io.h"
 
 namespace pplug::cli {
 namespace {
@@ -36,12 +38,32 @@ UserEmbedding personal_user(const GenerateArgs& a, const PersonaPlug& plug, std:
                         ": give the user as --history FILE or --user FILE");
 }
 
+// T5 encoder-decoders decode greedily only, without a plug-in, until they share the decoder
+// models' interface (issue 11): other options are refused rather than ignored.
+void run_generate_t5(const GenerateArgs& a) {
+  const char* unsupported = !a.plugin.empty()                         ? "--plugin"
+                            : a.gen.num_beams > 1                     ? "--beams"
+                            : a.gen.temperature >= kGreedyTemperature ? "--temperature"
+                            : !a.stop.empty()                         ? "--stop"
+                            : a.stream                                ? "--stream"
+                                                                      : nullptr;
+  if (unsupported != nullptr) {
+    throw InvalidArgument(std::string(unsupported) + ": " + a.model +
+                          " is a T5 model, which generates greedily only yet");
+  }
+  run_t5_generate({a.model, a.tokenizer, a.prompt, a.dtype, a.gen.max_new_tokens, a.print_ids});
+}
+
 void run_generate(const GenerateArgs& a) {
   if (a.prompt.empty() && (a.plugin.empty() || a.id.empty())) {
     // Only a personalized run on a LaMP question (--history with --id) has a default prompt.
     throw CLI::RequiredError("--prompt");
   }
   set_threads(a.threads);
+  if (is_t5_model(a.model)) {
+    run_generate_t5(a);
+    return;
+  }
   const auto loaded = load_cli_model(a.model, a.tokenizer, a.dtype);
   GenerationOptions options = a.gen;
   options.stop_strings = a.stop;
@@ -80,7 +102,8 @@ void register_generate(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "generate", "Continue a prompt with a frozen LLM (personalized with --plugin)");
   cmd->add_option("--model", args->model,
-                  "HF folder, llama2.c .bin, or a folder with one .bin and one .model")
+                  "HF folder (Llama family or T5), GGUF, llama2.c .bin, or a folder with one .bin "
+                  "and one .model")
       ->required();
   cmd->add_option("--prompt", args->prompt,
                   "Prompt text (BOS is added); with --plugin the task input (default: the input "

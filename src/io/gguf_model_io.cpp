@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 
+#include "io/gguf_meta_reader.h"
 #include "io/gguf_metadata.h"
 #include "io/gguf_writer.h"
 #include "io/rope_layout.h"
@@ -142,45 +143,8 @@ uint32_t file_type_of(WeightType type) {
   return 0;
 }
 
-class MetaReader {
- public:
-  explicit MetaReader(const detail::GgufMetadata& meta) : meta_(meta) {}
-  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-    throw FormatError(meta_.path + ": " + key + ": " + what);
-  }
-  int64_t integer(const std::string& key, const int64_t* fallback = nullptr) const {
-    const auto* v = meta_.find(key);
-    if (v == nullptr) {
-      if (fallback != nullptr) return *fallback;
-      fail(key, "missing");
-    }
-    if (v->type == detail::GgufType::kString || v->type == detail::GgufType::kArray ||
-        v->type == detail::GgufType::kFloat32 || v->type == detail::GgufType::kFloat64) {
-      fail(key, "expected an integer");
-    }
-    return v->integer;
-  }
-  double real(const std::string& key, double fallback) const {
-    const auto* v = meta_.find(key);
-    if (v == nullptr) return fallback;
-    if (v->type != detail::GgufType::kFloat32 && v->type != detail::GgufType::kFloat64) {
-      fail(key, "expected a float");
-    }
-    return v->real;
-  }
-  std::string text(const std::string& key) const {
-    const auto* v = meta_.find(key);
-    if (v == nullptr) fail(key, "missing");
-    if (v->type != detail::GgufType::kString) fail(key, "expected a string");
-    return v->text;
-  }
-
- private:
-  const detail::GgufMetadata& meta_;
-};
-
 LlamaConfig config_from(const detail::GgufMetadata& meta) {
-  const MetaReader m(meta);
+  const detail::GgufMetaReader m(meta);
   const std::string arch = m.text("general.architecture");
   if (arch != "llama" && arch != "qwen2" && arch != "qwen3") {
     m.fail("general.architecture",

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "io/gguf_metadata.h"
+#include "io/hf_weights.h"
 #include "io/llama2c_probe.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"
@@ -89,10 +90,11 @@ void copy_tokenizer(const std::string& tokenizer_path, const fs::path& dir) {
 
 }  // namespace
 
-RawModel read_hf_model(const std::string& dir) {
+namespace detail {
+
+std::vector<std::pair<std::string, torch::Tensor>> read_hf_weights(const std::string& dir) {
   const fs::path root(dir);
   RawModel raw;
-  raw.config = load_llama_config((root / "config.json").string());
   const auto single = root / "model.safetensors";
   const auto index = root / "model.safetensors.index.json";
   if (fs::exists(single)) {
@@ -138,6 +140,15 @@ RawModel read_hf_model(const std::string& dir) {
   } else {
     throw FormatError(dir + ": neither model.safetensors nor model.safetensors.index.json found");
   }
+  return std::move(raw.weights);
+}
+
+}  // namespace detail
+
+RawModel read_hf_model(const std::string& dir) {
+  RawModel raw;
+  raw.config = load_llama_config((fs::path(dir) / "config.json").string());
+  raw.weights = detail::read_hf_weights(dir);
   return raw;
 }
 
