@@ -26,7 +26,7 @@ ApiError queue_full(const ServerContext& c) {
 
 std::shared_ptr<const UserRecord> find_user(ServerContext& c, const std::string& id) {
   if (id.empty()) return nullptr;
-  auto record = c.store->get(id);
+  auto record = stored_user(c, id);
   if (!record) {
     throw ApiError(
         404,

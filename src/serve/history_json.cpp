@@ -1,6 +1,7 @@
 #include "serve/history_json.h"
 
 #include "pplug/error.h"
+#include "serve/json_excerpt.h"
 
 namespace pplug::serve {
 
@@ -17,7 +18,7 @@ std::vector<HistoryItem> history_items_from_json(const json& array, const std::s
     const json& record = array[i];
     const std::string at = where + ": history item " + std::to_string(i);
     if (!record.is_object()) {
-      throw FormatError(at + " must be an object, got " + record.dump());
+      throw FormatError(at + " must be an object, got " + json_excerpt(record));
     }
     HistoryItem item;
     for (auto it = record.begin(); it != record.end(); ++it) {
@@ -28,7 +29,7 @@ std::vector<HistoryItem> history_items_from_json(const json& array, const std::s
         } else if (v.is_number_integer()) {
           item.id = v.dump();
         } else {
-          throw FormatError(at + ": field 'id' must be a string, got " + v.dump());
+          throw FormatError(at + ": field 'id' must be a string, got " + json_excerpt(v));
         }
       } else if (v.is_string()) {
         item.fields.push_back({it.key(), v.get<std::string>(), false});
@@ -36,7 +37,7 @@ std::vector<HistoryItem> history_items_from_json(const json& array, const std::s
         item.fields.push_back({it.key(), v.dump(), true});
       } else {
         throw FormatError(at + ": field '" + it.key() + "' must be a string or a number, got " +
-                          v.dump());
+                          json_excerpt(v));
       }
     }
     items.push_back(std::move(item));

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "serve/api_error.h"
+#include "serve/json_excerpt.h"
 #include "serve/user_id.h"
 
 namespace pplug::serve {
@@ -15,12 +16,7 @@ using nlohmann::json;
 
 constexpr size_t kMaxStops = 4;  // OpenAI's bound on `stop`
 
-// A value quoted for a message, cut to a readable length.
-std::string shown(const json& value) {
-  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (text.size() > 80) text = text.substr(0, 77) + "...";
-  return text;
-}
+std::string shown(const json& value) { return json_excerpt(value); }
 
 // Field `name` when present and not null.
 const json* member(const json& body, const char* name) {

@@ -61,6 +61,15 @@ void guarded(httplib::Response& res, const std::function<void()>& handler) {
   }
 }
 
+std::shared_ptr<const UserRecord> stored_user(ServerContext& context, const std::string& id) {
+  try {
+    return context.store->get(id);
+  } catch (const FormatError& e) {
+    throw ApiError(500, std::string("the store cannot read this user: ") + e.what(),
+                   "server_error");
+  }
+}
+
 struct Server::Impl {
   ServerContext context;
   httplib::Server http;

@@ -39,6 +39,10 @@ void send_error(httplib::Response& res, const ApiError& error);
 // pplug's InvalidArgument / FormatError 400, MismatchError 409, anything else 500.
 void guarded(httplib::Response& res, const std::function<void()>& handler);
 
+// The stored user, nullptr when unknown. A damaged record is the server's fault, not the
+// client's: ApiError 500 naming the file.
+std::shared_ptr<const UserRecord> stored_user(ServerContext& context, const std::string& id);
+
 void register_completion_routes(httplib::Server& server, ServerContext& context);
 void register_user_routes(httplib::Server& server, ServerContext& context);
 void register_info_routes(httplib::Server& server, ServerContext& context);

@@ -61,6 +61,9 @@ void update(ServerContext& c, const httplib::Request& req, httplib::Response& re
       done = append ? c.users.append(id, items) : c.users.replace(id, items);
     } catch (const InvalidArgument& e) {
       throw ApiError(400, e.what(), "invalid_request_error", "items");
+    } catch (const FormatError& e) {  // the stored record could not be read
+      throw ApiError(500, std::string("the store cannot read this user: ") + e.what(),
+                     "server_error");
     }
     send_json(res, 200,
               {{"id", id}, {"object", "user"}, {"items", done.items}, {"encoded", done.encoded}});
@@ -84,7 +87,7 @@ void register_user_routes(httplib::Server& server, ServerContext& c) {
   server.Get(R"(/v1/users/([^/]+))", [&c](const httplib::Request& req, httplib::Response& res) {
     guarded(res, [&] {
       const std::string id = path_user(req);
-      const auto record = c.store->get(id);
+      const auto record = stored_user(c, id);
       if (!record) throw unknown_user(id);
       send_json(res, 200, user_json(id, *record));
     });

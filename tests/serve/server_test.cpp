@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <thread>
+#include <tuple>
 
 #include "serve/serve_fixture.h"
 #include "serve/server.h"
@@ -269,6 +271,32 @@ TEST_F(ServerTest, BadInputGetsA4xxNamingTheFieldAndTheServerKeepsServing) {
   EXPECT_EQ(get("/health").first, 200);
   EXPECT_EQ(get("/v1/users/ok").second["items"], 2);  // the refused updates changed nothing
   EXPECT_EQ(post("/v1/completions", completion("hi", "ok", 3).dump()).first, 200);
+}
+
+TEST_F(ServerTest, DeeplyNestedJsonAndADamagedRecordGetErrorsNotACrash) {
+  start();
+  // 300,000 nested arrays: quoting the value whole in the message would recurse that deep.
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  auto [status, body] = post("/v1/completions", R"({"prompt": )" + deep + "}");
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(error_of(body)["message"].get<std::string>().find("a JSON array of 1 elements"),
+            std::string::npos)
+      << body.dump();
+  std::tie(status, body) = post("/v1/users/deep/history", R"([{"text": )" + deep + "}]");
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(error_of(body)["message"].get<std::string>().find("field 'text'"), std::string::npos);
+  // A record damaged on disk is the server's fault (500), and only that user's requests fail.
+  put_history("broken", text_history(2));
+  put_history("fine", text_history(2));
+  stop();
+  UserStore store(store_dir_, store_identity(*tiny_.plug));
+  std::ofstream(store.user_path("broken"), std::ios::binary | std::ios::trunc) << "garbage";
+  start();
+  std::tie(status, body) = post("/v1/completions", completion("hi", "broken", 2).dump());
+  EXPECT_EQ(status, 500);
+  EXPECT_EQ(error_of(body)["type"], "server_error");
+  EXPECT_EQ(get("/v1/users/broken").first, 500);
+  EXPECT_EQ(post("/v1/completions", completion("hi", "fine", 2).dump()).first, 200);
 }
 
 TEST_F(ServerTest, AnApiKeyGuardsEveryRoute) {
