@@ -108,10 +108,16 @@ struct Server::Impl {
         send_error(res,
                    ApiError(404, "no route " + req.method + " " + req.path, "not_found_error"));
       } else if (res.status == 413) {
+        // httplib caps form-encoded bodies (curl -d's default type) at 8192 bytes on its own.
+        const bool form =
+            req.get_header_value("Content-Type").find("x-www-form-urlencoded") != std::string::npos;
         send_error(res, ApiError(413,
-                                 "request body larger than " +
-                                     std::to_string(context.options.max_body_bytes) +
-                                     " bytes (--max-body)",
+                                 form ? "request body sent as application/x-www-form-urlencoded "
+                                        "is limited to 8192 bytes: send it as "
+                                        "'Content-Type: application/json'"
+                                      : "request body larger than " +
+                                            std::to_string(context.options.max_body_bytes) +
+                                            " bytes (--max-body)",
                                  "invalid_request_error", "", "body_too_large"));
       } else {
         send_error(

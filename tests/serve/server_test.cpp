@@ -285,6 +285,16 @@ TEST_F(ServerTest, DeeplyNestedJsonAndADamagedRecordGetErrorsNotACrash) {
   std::tie(status, body) = post("/v1/users/deep/history", R"([{"text": )" + deep + "}]");
   EXPECT_EQ(status, 400);
   EXPECT_NE(error_of(body)["message"].get<std::string>().find("field 'text'"), std::string::npos);
+  // cpp-httplib caps form-encoded bodies (curl -d's default type) at 8 KB: the message says so.
+  auto c = client();
+  auto form =
+      c.Post("/v1/completions", std::string(9000, 'a'), "application/x-www-form-urlencoded");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->status, 413);
+  EXPECT_NE(error_of(json::parse(form->body))["message"].get<std::string>().find(
+                "'Content-Type: application/json'"),
+            std::string::npos)
+      << form->body;
   // A record damaged on disk is the server's fault (500), and only that user's requests fail.
   put_history("broken", text_history(2));
   put_history("fine", text_history(2));
