@@ -11,6 +11,7 @@ PACKAGES=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpcre2-dev libicu-dev
+  libcpp-httplib-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

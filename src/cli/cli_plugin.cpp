@@ -6,6 +6,7 @@
 
 #include "pplug/error.h"
 #include "pplug/lamp_task.h"
+#include "serve/history_json.h"
 #include "util/file_io.h"
 
 namespace pplug::cli {
@@ -15,40 +16,6 @@ using nlohmann::json;
 
 bool looks_like_questions(const json& array) {
   return !array.empty() && array.front().is_object() && array.front().contains("profile");
-}
-
-std::vector<HistoryItem> profile_items(const json& array, const std::string& path) {
-  std::vector<HistoryItem> items;
-  items.reserve(array.size());
-  for (size_t i = 0; i < array.size(); ++i) {
-    const json& record = array[i];
-    const std::string where = path + ": history item " + std::to_string(i);
-    if (!record.is_object()) {
-      throw FormatError(where + " must be an object, got " + record.dump());
-    }
-    HistoryItem item;
-    for (auto it = record.begin(); it != record.end(); ++it) {
-      const json& v = it.value();
-      if (it.key() == "id") {
-        if (v.is_string()) {
-          item.id = v.get<std::string>();
-        } else if (v.is_number_integer()) {
-          item.id = v.dump();
-        } else {
-          throw FormatError(where + ": field 'id' must be a string, got " + v.dump());
-        }
-      } else if (v.is_string()) {
-        item.fields.push_back({it.key(), v.get<std::string>(), false});
-      } else if (v.is_number() || v.is_boolean()) {
-        item.fields.push_back({it.key(), v.dump(), true});
-      } else {
-        throw FormatError(where + ": field '" + it.key() + "' must be a string or a number, got " +
-                          v.dump());
-      }
-    }
-    items.push_back(std::move(item));
-  }
-  return items;
 }
 
 }  // namespace
@@ -71,7 +38,7 @@ HistoryFile read_history_file(const std::string& path, const std::string& id,
       throw InvalidArgument("--id '" + id + "' given, but " + path +
                             " is a history array, not a LaMP questions file");
     }
-    out.items = profile_items(doc, path);
+    out.items = serve::history_items_from_json(doc, path);
     return out;
   }
   if (id.empty()) {

@@ -22,5 +22,6 @@ void register_train(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_embed(CLI::App& app);
 void register_plugin_init(CLI::App& app);
+void register_serve(CLI::App& app);
 
 }  // namespace pplug::cli

@@ -42,6 +42,7 @@ extern "C" __attribute__((visibility("default"))) int pplug_cli_main(int argc, c
   pplug::cli::register_plugin_init(app);
   pplug::cli::register_train(app);
   pplug::cli::register_eval(app);
+  pplug::cli::register_serve(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

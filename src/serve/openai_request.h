@@ -1,0 +1,38 @@
+// Parsing OpenAI-style completion requests (POST /v1/completions, /v1/chat/completions) into
+// what the scheduler runs. Every rejection is an ApiError 400 naming the field and the value.
+#pragma once
+
+#include <string>
+
+#include "pplug/generation.h"
+
+namespace pplug::serve {
+
+enum class Endpoint { kCompletions, kChat };
+
+// Bounds a request must respect (the server's flags).
+struct RequestLimits {
+  int max_tokens = 4096;  // the largest max_tokens accepted
+  int max_n = 16;         // the largest n (choices per request)
+};
+
+struct CompletionRequest {
+  Endpoint endpoint = Endpoint::kCompletions;
+  std::string model;          // as sent ("" when absent); echoed in responses
+  std::string user;           // the user whose embedding personalizes; "" = the plain frozen model
+  std::string input;          // the task input (chat: the rendered messages, see render_chat)
+  GenerationOptions options;  // max_new_tokens, temperature, top_p, seed, stop_strings
+  int n = 1;                  // choices
+  bool stream = false;        // server-sent events
+};
+
+// Parses a JSON body. Defaults follow OpenAI: temperature 1, top_p 1, n 1; max_tokens 16
+// (completions) or 256 (chat); no seed = a random one.
+CompletionRequest parse_completion_request(const std::string& body, Endpoint endpoint,
+                                           const RequestLimits& limits);
+
+// Chat messages as one task input: a single message is its content; several become lines
+// "role: content" in order. (A documented stand-in until plug-ins carry chat templates.)
+std::string render_chat(const std::vector<std::pair<std::string, std::string>>& messages);
+
+}  // namespace pplug::serve

@@ -1,0 +1,27 @@
+// One user of the store: the raw history items (so an append encodes only the new ones) and
+// their embedding, in one file so that a crash can never pair one version's items with
+// another's vectors.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pplug/persona_plug.h"
+
+namespace pplug::serve {
+
+struct UserRecord {
+  std::vector<HistoryItem> items;  // the history the embedding holds, oldest first (row i)
+  UserEmbedding embedding;         // rows aligned with `items`
+};
+
+// The record file (format "pplug-user-record", version 1), all integers little-endian:
+//   "PPLUGUSR" | u32 version | u64 n | header JSON (n bytes: {"user": id, "items": [...]})
+//   | u64 m | UserEmbedding::to_bytes() (m bytes) | u64 checksum of everything before it
+// The checksum catches a file damaged outside pplug (writes are atomic renames, never torn).
+std::string encode_user_record(const std::string& user_id, const UserRecord& record);
+// Throws FormatError naming `source` for a damaged file or one written for another user id.
+UserRecord decode_user_record(const std::string& bytes, const std::string& user_id,
+                              const std::string& source);
+
+}  // namespace pplug::serve
