@@ -6,10 +6,12 @@
 //                   [--plugin DIR | --task LaMP_2 --item-template T] [--label-field tag]
 //                   [--limit N]
 //
-// Without --plugin the weights are the untrained aggregator's, softmax(cos(query, item) / T) for
-// several T, over the frozen encoder's vectors: whether the representation can select at all.
-// With --plugin they are the trained plug-in's. "top1_gold" is the share of questions whose most
-// similar item carries the gold label (a retrieval view of the same vectors).
+// The "cos", "z" and "top" columns weigh the items by the frozen encoder's vectors alone (the
+// item keys, see ItemVectors, against the query vector, no adapter): softmax(cos / T), softmax
+// over standardized cosines / T, and uniform over the k most similar items. They tell whether
+// the representation can select at all. "mass_plugin" (with --plugin) is the trained plug-in's
+// own weights. "top1_gold" is the share of questions whose most similar item carries the gold
+// label.
 #include <pplug/error.h>
 #include <pplug/lamp_data.h>
 #include <pplug/model_io.h>
@@ -88,8 +90,8 @@ int main(int argc, char** argv) {
         const auto w = plug->attention_weights(user, q.input);
         for (int64_t i = 0; i < kept; ++i) trained_mass += w[size_t(i)] * is_gold[size_t(i)];
       }
-      const torch::Tensor query = plug->query_vectors({q.input})[0];                // (d_e)
-      const torch::Tensor sim = user.item_vectors().matmul(query).to(at::kDouble);  // (N)
+      const torch::Tensor query = plug->query_vectors({q.input})[0];             // (d_e)
+      const torch::Tensor sim = user.item_keys().matmul(query).to(at::kDouble);  // (N)
       top1 += is_gold[size_t(sim.argmax().item<int64_t>())];
       for (size_t t = 0; t < temperatures.size(); ++t) {
         const torch::Tensor w = at::softmax(sim / temperatures[t], 0);

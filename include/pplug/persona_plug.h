@@ -54,6 +54,12 @@ class UserEmbedding {
   const std::string& encoder_fingerprint() const { return encoder_fingerprint_; }
   const std::string& plugin_fingerprint() const { return plugin_fingerprint_; }
 
+  // This history followed by `added`'s items, both embedded by the same plug-in and encoder
+  // (fingerprints), keeping the most recent `max_items`: what embedding the longer history
+  // gives, without encoding the old items again. Throws InvalidArgument for embeddings of
+  // different plug-ins or encoders, or an item id present in both.
+  UserEmbedding appended(const UserEmbedding& added, int64_t max_items) const;
+
   // A self-describing binary form (safetensors bytes with metadata).
   std::string to_bytes() const;
   static UserEmbedding from_bytes(const std::string& bytes, const std::string& source = "bytes");

@@ -5,9 +5,32 @@
 #include <string>
 
 #include "io/gguf_metadata.h"
+#include "kernels/weight_type.h"
 #include "pplug/error.h"
 
 namespace pplug::detail {
+
+// The pplug weight type of a ggml type id; false for the ones pplug does not hold.
+inline bool weight_type_of(uint32_t ggml, kernels::WeightType* out) {
+  switch (static_cast<GgmlType>(ggml)) {
+    case GgmlType::kF32:
+      *out = kernels::WeightType::kF32;
+      return true;
+    case GgmlType::kF16:
+      *out = kernels::WeightType::kF16;
+      return true;
+    case GgmlType::kBF16:
+      *out = kernels::WeightType::kBF16;
+      return true;
+    case GgmlType::kQ8_0:
+      *out = kernels::WeightType::kQ8_0;
+      return true;
+    case GgmlType::kQ4_0:
+      *out = kernels::WeightType::kQ4_0;
+      return true;
+  }
+  return false;
+}
 
 class GgufMetaReader {
  public:

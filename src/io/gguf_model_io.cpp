@@ -88,28 +88,6 @@ std::vector<NamePair> tensor_names(const LlamaConfig& c) {
   return out;
 }
 
-// The pplug weight type of a ggml type id, false for the ones pplug does not hold.
-bool weight_type_of(uint32_t ggml, WeightType* out) {
-  switch (static_cast<GgmlType>(ggml)) {
-    case GgmlType::kF32:
-      *out = WeightType::kF32;
-      return true;
-    case GgmlType::kF16:
-      *out = WeightType::kF16;
-      return true;
-    case GgmlType::kBF16:
-      *out = WeightType::kBF16;
-      return true;
-    case GgmlType::kQ8_0:
-      *out = WeightType::kQ8_0;
-      return true;
-    case GgmlType::kQ4_0:
-      *out = WeightType::kQ4_0;
-      return true;
-  }
-  return false;
-}
-
 GgmlType ggml_type_of(WeightType type) {
   switch (type) {
     case WeightType::kF32:
@@ -247,7 +225,7 @@ RawModel read_gguf_model(const std::string& path) {
                         "-layer llama model pplug reads");
     }
     WeightType type;
-    if (!weight_type_of(t.type, &type)) {
+    if (!detail::weight_type_of(t.type, &type)) {
       throw FormatError(path + ": tensor \"" + t.name + "\" is stored as " +
                         detail::ggml_type_name(t.type) +
                         ", which pplug does not read (it reads F32, F16, BF16, Q8_0 and Q4_0; "
@@ -284,7 +262,7 @@ RawModel read_gguf_model(const std::string& path) {
                         ", expected " + shape_string(shape));
     }
     WeightType type;
-    weight_type_of(t->type, &type);
+    detail::weight_type_of(t->type, &type);
     const bool block = kernels::is_block_quantized(type);
     if (block && shape.size() != 2) {
       throw FormatError(path + ": tensor \"" + n.gguf + "\" is a vector stored as " +

@@ -115,27 +115,6 @@ std::map<std::string, std::string> t5_tensor_names(const T5Config& c) {
   return out;
 }
 
-bool weight_type_of(uint32_t ggml, WeightType* out) {
-  switch (static_cast<GgmlType>(ggml)) {
-    case GgmlType::kF32:
-      *out = WeightType::kF32;
-      return true;
-    case GgmlType::kF16:
-      *out = WeightType::kF16;
-      return true;
-    case GgmlType::kBF16:
-      *out = WeightType::kBF16;
-      return true;
-    case GgmlType::kQ8_0:
-      *out = WeightType::kQ8_0;
-      return true;
-    case GgmlType::kQ4_0:
-      *out = WeightType::kQ4_0;
-      return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 RawT5Model read_gguf_t5_model(const std::string& path) {
@@ -158,7 +137,7 @@ RawT5Model read_gguf_t5_model(const std::string& path) {
     const auto* t = meta.find_tensor(gguf);
     if (t == nullptr) throw FormatError(path + ": missing tensor \"" + gguf + "\"");
     WeightType type;
-    if (!weight_type_of(t->type, &type)) {
+    if (!detail::weight_type_of(t->type, &type)) {
       throw FormatError(path + ": tensor \"" + gguf + "\" is stored as " +
                         detail::ggml_type_name(t->type) +
                         ", which pplug does not read (F32, F16, BF16, Q8_0, Q4_0)");

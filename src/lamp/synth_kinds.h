@@ -33,6 +33,8 @@ void generate_text_user(int user, Rng& rng, const SynthOptions& options,
                         std::vector<SynthExample>& out);
 
 // Helpers shared by the kinds.
+// LaMP-2's question text before the description (the official template's wording).
+const std::string& lamp2_question_prefix();
 // "YYYY-MM-DD" of 2020-01-01 plus `day` days.
 std::string synth_date(int day);
 // "u0007-q2" / "u0007-h05".

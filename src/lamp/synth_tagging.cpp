@@ -71,6 +71,15 @@ int other_than(Rng& rng, const std::vector<int>& tags, int excluded) {
 
 }  // namespace
 
+const std::string& lamp2_question_prefix() {
+  static const std::string kPrefix =
+      "Which tag does this movie relate to among the following tags? Just answer with the tag "
+      "name without further explanation. tags: [sci-fi, based on a book, comedy, action, twist "
+      "ending, dystopia, dark comedy, classic, psychology, fantasy, romance, thought-provoking, "
+      "social commentary, violence, true story] description: ";
+  return kPrefix;
+}
+
 void generate_tagging_user(int user, Rng& rng, const SynthOptions& options,
                            std::vector<SynthExample>& out) {
   const auto& labels = task_labels(Task::kLaMP2);
@@ -89,11 +98,7 @@ void generate_tagging_user(int user, Rng& rng, const SynthOptions& options,
     item.set("date", synth_date(j * 7));
     history.push_back(std::move(item));
   }
-  const std::string prefix =
-      "Which tag does this movie relate to among the following tags? Just answer with the tag "
-      "name without further explanation. tags: [sci-fi, based on a book, comedy, action, twist "
-      "ending, dystopia, dark comedy, classic, psychology, fantasy, romance, thought-provoking, "
-      "social commentary, violence, true story] description: ";
+  const std::string& prefix = lamp2_question_prefix();
   for (int q = 0; q < options.questions_per_user; ++q) {
     SynthExample ex;
     ex.question.id = question_id(user, q);

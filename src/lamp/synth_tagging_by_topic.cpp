@@ -89,11 +89,7 @@ void generate_tagging_by_topic_user(int user, Rng& rng, const SynthOptions& opti
     history_topic.push_back(user_topics[side]);
     history_tag.push_back(tag);
   }
-  const std::string prefix =
-      "Which tag does this movie relate to among the following tags? Just answer with the tag "
-      "name without further explanation. tags: [sci-fi, based on a book, comedy, action, twist "
-      "ending, dystopia, dark comedy, classic, psychology, fantasy, romance, thought-provoking, "
-      "social commentary, violence, true story] description: ";
+  const std::string& prefix = lamp2_question_prefix();
   for (int q = 0; q < options.questions_per_user; ++q) {
     SynthExample ex;
     ex.question.id = question_id(user, q);

@@ -31,6 +31,50 @@ void detail::require_unique_item_ids(const std::vector<std::string>& ids,
   }
 }
 
+UserEmbedding UserEmbedding::appended(const UserEmbedding& added, int64_t max_items) const {
+  if (max_items < 1) {
+    throw InvalidArgument("UserEmbedding::appended: max_items must be >= 1, got " +
+                          std::to_string(max_items));
+  }
+  if (num_items() > 0 && added.num_items() > 0 &&
+      (encoder_fingerprint_ != added.encoder_fingerprint_ ||
+       plugin_fingerprint_ != added.plugin_fingerprint_)) {
+    throw InvalidArgument(
+        "UserEmbedding::appended: the embeddings come from different plug-ins "
+        "or encoders (" +
+        plugin_fingerprint_ + " / " + encoder_fingerprint_ + " and " + added.plugin_fingerprint_ +
+        " / " + added.encoder_fingerprint_ + ")");
+  }
+  if (num_items() > 0 && added.num_items() > 0 &&
+      item_keys_.defined() != added.item_keys_.defined()) {
+    throw InvalidArgument("UserEmbedding::appended: one embedding has item keys, the other not");
+  }
+  UserEmbedding out = added.num_items() > 0 ? added : *this;
+  out.item_ids_ = item_ids_;
+  out.item_ids_.insert(out.item_ids_.end(), added.item_ids_.begin(), added.item_ids_.end());
+  try {
+    detail::require_unique_item_ids(out.item_ids_, "appended user embedding");
+  } catch (const FormatError& e) {
+    throw InvalidArgument(e.what());
+  }
+  const auto rows = static_cast<int64_t>(out.item_ids_.size());
+  if (rows == 0) return out;
+  auto join = [&](const torch::Tensor& a, const torch::Tensor& b) {
+    if (!a.defined() || a.size(0) == 0) return b;
+    if (!b.defined() || b.size(0) == 0) return a;
+    return at::cat({a, b});
+  };
+  const int64_t drop = std::max<int64_t>(0, rows - max_items);
+  auto tail = [&](const torch::Tensor& t) {
+    return t.defined() ? t.slice(0, drop).contiguous() : t;
+  };
+  out.item_vectors_ = tail(join(item_vectors_, added.item_vectors_));
+  out.item_projections_ = tail(join(item_projections_, added.item_projections_));
+  out.item_keys_ = tail(join(item_keys_, added.item_keys_));
+  out.item_ids_.erase(out.item_ids_.begin(), out.item_ids_.begin() + drop);
+  return out;
+}
+
 std::string UserEmbedding::to_bytes() const {
   // The file format keys items by id: a history with one id twice is refused before writing.
   try {

@@ -3,7 +3,6 @@
 #include <unordered_set>
 
 #include "pplug/error.h"
-#include "serve/embedding_merge.h"
 
 namespace pplug::serve {
 namespace {
@@ -63,7 +62,7 @@ HistoryUpdate UserService::append(const std::string& id, const std::vector<Histo
   record->items = last_items(std::move(record->items), max_history);
   const UserEmbedding added = plug_->embed_user(fresh);
   record->embedding =
-      old ? append_embedding(old->embedding, added, static_cast<int64_t>(max_history)) : added;
+      old ? old->embedding.appended(added, static_cast<int64_t>(max_history)) : added;
   store_->put(id, record);
   return {static_cast<int64_t>(record->items.size()), static_cast<int64_t>(fresh.size())};
 }

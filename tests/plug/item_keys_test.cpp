@@ -123,6 +123,39 @@ TEST_F(ItemKeysTest, StandardizedScoresAreTheCosinesStandardizedOverTheUsersItem
   EXPECT_THROW(parse_attention_scores("zscore"), InvalidArgument);
 }
 
+TEST_F(ItemKeysTest, AppendingItemsEqualsEmbeddingTheLongerHistory) {
+  for (const char* encoder : {"llm:last/mean", "llm:last"}) {
+    auto plug = make(encoder);
+    const auto all = history(7);
+    const std::vector<HistoryItem> head(all.begin(), all.begin() + 4),
+        rest(all.begin() + 4, all.end());
+    const UserEmbedding whole = plug->embed_user(all);
+    const UserEmbedding joined = plug->embed_user(head).appended(plug->embed_user(rest), 100);
+    EXPECT_EQ(joined.item_ids(), whole.item_ids());
+    EXPECT_EQ(joined.item_keys().defined(), whole.item_keys().defined());
+    EXPECT_TRUE(at::allclose(joined.item_vectors(), whole.item_vectors(), 1e-5, 1e-6));
+    EXPECT_TRUE(at::allclose(joined.item_keys(), whole.item_keys(), 1e-5, 1e-6));
+    EXPECT_TRUE(at::allclose(joined.item_projections(), whole.item_projections(), 1e-5, 1e-6));
+    // max_items keeps the most recent rows, keys included.
+    const UserEmbedding last3 = plug->embed_user(head).appended(plug->embed_user(rest), 3);
+    EXPECT_EQ(last3.item_ids(), (std::vector<std::string>{"h4", "h5", "h6"}));
+    EXPECT_TRUE(at::allclose(last3.item_keys(), whole.item_keys().slice(0, 4), 1e-5, 1e-6));
+    // Appending to or from an empty history, and refusals.
+    EXPECT_EQ(UserEmbedding().appended(whole, 100).item_ids(), whole.item_ids());
+    EXPECT_EQ(whole.appended(UserEmbedding(), 100).item_ids(), whole.item_ids());
+    EXPECT_THROW(whole.appended(plug->embed_user(head), 100), InvalidArgument);  // same ids
+    EXPECT_THROW(whole.appended(plug->embed_user(head), 0), InvalidArgument);
+  }
+  HistoryItem other;
+  other.id = "x";
+  other.set("description", "a dog");
+  other.set("tag", "comedy");
+  EXPECT_THROW(make("llm:last")
+                   ->embed_user(history(2))
+                   .appended(make("llm:last/mean")->embed_user({other}), 100),
+               InvalidArgument);
+}
+
 TEST_F(ItemKeysTest, APluginRecordsTheLlmEncoderItWasMadeWith) {
   const std::string dir = ::testing::TempDir() + "/pplug_recorded_encoder_plugin";
   std::filesystem::remove_all(dir);
