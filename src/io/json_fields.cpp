@@ -18,6 +18,13 @@ json read_json_object(const std::string& path) {
   return j;
 }
 
+void require_positive(int64_t value, const std::string& source, const char* field) {
+  if (value <= 0) {
+    throw InvalidArgument(source + ": " + field + " must be positive, got " +
+                          std::to_string(value));
+  }
+}
+
 int64_t required_int(const json& j, const std::string& path, const char* field) {
   if (!j.contains(field)) throw FormatError(path + ": missing field '" + field + "'");
   const json& v = j[field];

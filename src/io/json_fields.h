@@ -18,5 +18,8 @@ int64_t optional_int(const nlohmann::json& j, const std::string& path, const cha
                      int64_t dflt);
 double optional_number(const nlohmann::json& j, const std::string& path, const char* field,
                        double dflt);
+// InvalidArgument "<source>: <field> must be positive, got <value>" unless value > 0 (the
+// configs' validate()).
+void require_positive(int64_t value, const std::string& source, const char* field);
 
 }  // namespace pplug::detail

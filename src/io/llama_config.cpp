@@ -28,11 +28,8 @@ int64_t optional_token_id(const json& j, const std::string& path, const char* fi
 }  // namespace
 
 void LlamaConfig::validate(const std::string& source) const {
-  auto positive = [&](int64_t value, const char* field) {
-    if (value <= 0) {
-      throw InvalidArgument(source + ": " + field + " must be positive, got " +
-                            std::to_string(value));
-    }
+  const auto positive = [&](int64_t value, const char* field) {
+    detail::require_positive(value, source, field);
   };
   positive(hidden_size, "hidden_size");
   positive(intermediate_size, "intermediate_size");

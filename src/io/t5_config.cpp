@@ -16,11 +16,8 @@ using nlohmann::json;
 }  // namespace
 
 void T5Config::validate(const std::string& source) const {
-  auto positive = [&](int64_t value, const char* field) {
-    if (value <= 0) {
-      throw InvalidArgument(source + ": " + field + " must be positive, got " +
-                            std::to_string(value));
-    }
+  const auto positive = [&](int64_t value, const char* field) {
+    detail::require_positive(value, source, field);
   };
   positive(d_model, "d_model");
   positive(d_kv, "d_kv");

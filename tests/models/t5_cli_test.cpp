@@ -16,16 +16,8 @@ namespace {
 
 TEST(T5Cli, GenerateMatchesInProcessGreedy) {
   PPLUG_REQUIRE_SHARED(spm, "sentencepiece-test/test_model.model");  // a 1000-piece unigram model
-  T5Config c;
-  c.d_model = 32;
-  c.d_kv = 8;
-  c.d_ff = 64;
-  c.num_layers = 2;
-  c.num_decoder_layers = 2;
-  c.num_heads = 4;
+  T5Config c = testing::tiny_t5_config(/*flan=*/true);
   c.vocab_size = 1024;  // padded past the tokenizer's 1000 pieces, as HF pads T5's
-  c.feed_forward_proj = "gated-gelu";
-  c.tie_word_embeddings = false;
   const Tokenizer tokenizer(spm);
   c.eos_token_id = tokenizer.eos_id();
   auto raw = random_t5_model(c, 5);

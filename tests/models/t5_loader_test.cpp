@@ -19,21 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-T5Config tiny_config(bool flan) {
-  T5Config c;
-  c.d_model = 32;
-  c.d_kv = 8;
-  c.d_ff = 64;
-  c.num_layers = 2;
-  c.num_decoder_layers = 2;
-  c.num_heads = 4;
-  c.vocab_size = 64;
-  c.relative_attention_num_buckets = 8;
-  c.feed_forward_proj = flan ? "gated-gelu" : "relu";
-  c.tie_word_embeddings = !flan;
-  return c;
-}
-
 at::Tensor logits_of(const T5Model& m) {
   const auto ids = at::tensor(std::vector<int64_t>{3, 9, 27, 1}, at::kLong).unsqueeze(0);
   const auto dec = at::tensor(std::vector<int64_t>{0, 5, 7}, at::kLong).unsqueeze(0);
@@ -136,7 +121,7 @@ void write_t5_gguf(const RawT5Model& raw, const std::string& path,
 class T5Loading : public ::testing::TestWithParam<bool> {};
 
 TEST_P(T5Loading, HfFolderAndGgufGiveTheModelBuiltInProcess) {
-  const auto raw = random_t5_model(tiny_config(GetParam()), 3);
+  const auto raw = random_t5_model(testing::tiny_t5_config(GetParam()), 3);
   const T5Model direct(raw.config, raw.weights);
   const std::string dir = testing::temp_dir("t5_hf") + "/model";
   save_hf_t5_model(raw, dir);
@@ -168,7 +153,7 @@ void write_config(const std::string& dir, const nlohmann::json& j) {
 }
 
 TEST(T5Loading, ConfigErrorsNameFileFieldAndValue) {
-  const auto raw = random_t5_model(tiny_config(true), 1);
+  const auto raw = random_t5_model(testing::tiny_t5_config(true), 1);
   const std::string dir = testing::temp_dir("t5_cfg") + "/model";
   save_hf_t5_model(raw, dir);
   const std::string config = dir + "/config.json";
@@ -204,7 +189,7 @@ TEST(T5Loading, ConfigErrorsNameFileFieldAndValue) {
 }
 
 TEST(T5Loading, TensorErrorsNameTheTensor) {
-  const auto raw = random_t5_model(tiny_config(true), 1);
+  const auto raw = random_t5_model(testing::tiny_t5_config(true), 1);
   auto expect_error = [&](std::vector<std::pair<std::string, at::Tensor>> weights,
                           const std::string& needle) {
     const auto msg = error_of([&] { T5Model m(raw.config, weights, torch::kFloat32, "x.st"); });
@@ -241,7 +226,7 @@ TEST(T5Loading, TensorErrorsNameTheTensor) {
 }
 
 TEST(T5Loading, GgufErrorsNameTheTensorOrKey) {
-  const auto raw = random_t5_model(tiny_config(true), 2);
+  const auto raw = random_t5_model(testing::tiny_t5_config(true), 2);
   const std::string dir = testing::temp_dir("t5_gguf_err");
   const std::string extra = dir + "/extra.gguf";
   // llama.cpp knows a cross-attention position table; HF's T5 has none, so it is refused.

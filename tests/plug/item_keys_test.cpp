@@ -15,11 +15,8 @@ namespace {
 class ItemKeysTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string tok = testing::shared_model_path("stories260K/tok512.model");
-    if (tok.empty()) GTEST_SKIP() << "../shared/models/stories260K is absent";
-    llm_.model = testing::tiny_model(1);
-    llm_.tokenizer = std::make_shared<const Tokenizer>(tok);
-    llm_.weights_path = "tiny";
+    llm_ = testing::tiny_model_with_tok512(1);
+    if (!llm_.model) GTEST_SKIP() << "../shared/models/stories260K is absent";
   }
   std::shared_ptr<PersonaPlug> make(const std::string& encoder, PluginConfig config = {}) {
     config.task = "LaMP_2";

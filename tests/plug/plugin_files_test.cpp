@@ -27,10 +27,8 @@ std::string slurp(const std::string& path) {
 class PluginFilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string tok = testing::shared_model_path("stories260K/tok512.model");
-    if (tok.empty()) GTEST_SKIP() << "../shared/models/stories260K is absent";
-    llm_.model = testing::tiny_model(1);
-    llm_.tokenizer = std::make_shared<const Tokenizer>(tok);
+    llm_ = testing::tiny_model_with_tok512(1);
+    if (!llm_.model) GTEST_SKIP() << "../shared/models/stories260K is absent";
     encoder_ = make_llm_encoder(llm_.model, llm_.tokenizer);
     PluginConfig c;
     c.task = "LaMP_2";

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "pplug/text_encoder.h"
+#include "pplug/tokenizer.h"
 
 namespace pplug::testing {
 
@@ -54,6 +55,31 @@ LlamaConfig tiny_config(int64_t vocab) {
 std::shared_ptr<const LlamaModel> tiny_model(uint64_t seed, int64_t vocab, torch::Dtype dtype) {
   const auto raw = random_model(tiny_config(vocab), seed);
   return std::make_shared<const LlamaModel>(raw.config, raw.weights, dtype, "tiny");
+}
+
+LoadedModel tiny_model_with_tok512(uint64_t seed) {
+  LoadedModel llm;
+  const std::string tok = shared_model_path("stories260K/tok512.model");
+  if (tok.empty()) return llm;
+  llm.model = tiny_model(seed);
+  llm.tokenizer = std::make_shared<const Tokenizer>(tok);
+  llm.weights_path = "tiny";
+  return llm;
+}
+
+T5Config tiny_t5_config(bool flan) {
+  T5Config c;
+  c.d_model = 32;
+  c.d_kv = 8;
+  c.d_ff = 64;
+  c.num_layers = 2;
+  c.num_decoder_layers = 2;
+  c.num_heads = 4;
+  c.vocab_size = 64;
+  c.relative_attention_num_buckets = 8;
+  c.feed_forward_proj = flan ? "gated-gelu" : "relu";
+  c.tie_word_embeddings = !flan;
+  return c;
 }
 
 }  // namespace pplug::testing

@@ -8,6 +8,7 @@
 
 #include "pplug/llama_model.h"
 #include "pplug/model_io.h"
+#include "pplug/t5_config.h"
 
 namespace pplug::testing {
 
@@ -19,6 +20,12 @@ std::string temp_dir(const std::string& tag);
 LlamaConfig tiny_config(int64_t vocab = 512);
 std::shared_ptr<const LlamaModel> tiny_model(uint64_t seed = 1, int64_t vocab = 512,
                                              torch::Dtype dtype = torch::kFloat32);
+// tiny_model(seed) with the real stories260K tok512 tokenizer (its vocabulary fits), as the
+// plug-in tests use it; a LoadedModel without model when ../shared/models is absent.
+LoadedModel tiny_model_with_tok512(uint64_t seed = 1);
+// A tiny T5 config: d 32, d_kv 8, d_ff 64, 2 + 2 layers, 4 heads, vocab 64, 8 buckets;
+// FlanT5's layout (gated-gelu, untied head) when `flan`, else original T5's (relu, tied).
+T5Config tiny_t5_config(bool flan);
 // Writes a tiny random BERT folder (d 32, 2 layers, 2 heads, hidden 64, 128 positions) with the
 // real bert-base-uncased vocabulary into a fresh temporary folder tagged `tag`; returns its path,
 // or "" when ../shared/models/bert-base-uncased-vocab is absent.

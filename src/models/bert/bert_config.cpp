@@ -34,10 +34,7 @@ std::string optional_choice(const json& j, const std::string& path, const char* 
 
 void BertConfig::validate(const std::string& source) const {
   const auto positive = [&](int64_t value, const char* field) {
-    if (value <= 0) {
-      throw InvalidArgument(source + ": " + field + " must be positive, got " +
-                            std::to_string(value));
-    }
+    detail::require_positive(value, source, field);
   };
   positive(vocab_size, "vocab_size");
   positive(hidden_size, "hidden_size");
