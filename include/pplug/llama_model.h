@@ -29,17 +29,34 @@ namespace pplug {
 
 class LlamaModel;
 
+// The keys and values of one sequence's real tokens, detached from any batch: a frozen prompt
+// start computed once and reused. Training replays every prompt each epoch, and with the soft
+// tokens placed late nothing before them depends on the plug-in.
+struct CachedPrefix {
+  std::vector<torch::Tensor> keys;    // per layer (KV, P, hd), the model's compute dtype
+  std::vector<torch::Tensor> values;  // per layer (KV, P, hd)
+  int64_t length = 0;                 // P real tokens, at RoPE positions 0..P-1
+  size_t bytes() const;
+};
+
 // Preallocated keys/values of every layer for `batch` sequences of up to `capacity` positions.
 // Padding is on the left; `mask` remembers which cached slots hold real tokens.
 class KVCache {
  public:
   KVCache(const LlamaModel& model, int64_t batch, int64_t capacity);
+  // A cache of prefixes.size() rows holding each prefix left-padded to the longest one, with
+  // room for `extra` more positions after them. Throws InvalidArgument when a prefix does not
+  // match the model's shapes or the capacity exceeds max_position_embeddings.
+  KVCache(const LlamaModel& model, const std::vector<const CachedPrefix*>& prefixes, int64_t extra);
 
   int64_t batch() const { return batch_; }
   int64_t capacity() const { return capacity_; }
   int64_t length() const { return length_; }  // slots filled so far (same for every row)
   // Keeps rows `index` (B') in that order: beam search reorders hypotheses with it.
   void reorder(const torch::Tensor& index);
+  // Row `row`'s real tokens copied out, for a row filled from its first token on (as a prompt
+  // run through forward() into a fresh cache is).
+  CachedPrefix extract_row(int64_t row) const;
 
  private:
   friend class LlamaModel;

@@ -2,8 +2,10 @@
 //
 // Loss: cross-entropy on the target tokens (and the closing EOS) only. The frozen history
 // encoder's item vectors and the frozen input vectors are computed once per distinct text
-// before the first step, never per step. Deterministic for a seed and thread count; a run that
-// is interrupted and resumed ends with the same weights as one that was not.
+// before the first step, never per step; so are the LLM's keys and values of every prompt's
+// start before the soft tokens (within TrainOptions::prefix_cache_mb), and the differentiable
+// forward and backward run only from the soft tokens on. Deterministic for a seed and thread count;
+// a run that is interrupted and resumed ends with the same weights as one that was not.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,9 @@ struct TrainOptions {
   int history_dropout_copies = 0;  // extra copies of each query whose user has > 2 items, each
                                    // with a random 1..50% of the history dropped (reference 10)
   int max_target_tokens = 32;      // target tokens kept (EOS included)
+  int prefix_cache_mb = 1024;      // memory for the frozen keys/values of every prompt's start
+                                   // (before the soft tokens), computed once for the run; when
+                                   // they need more (or 0), each micro-batch recomputes its own
   std::string out_dir;             // checkpoints: best/, last/ (resumable), metrics.jsonl
   bool progress_bar = true;        // a live bar when stderr is a terminal, log lines otherwise
   int log_every = 20;              // optimizer steps between plain log lines

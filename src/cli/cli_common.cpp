@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "pplug/error.h"
+#include "util/compute_threads.h"
 
 namespace pplug::cli {
 
@@ -96,7 +97,7 @@ void set_threads(int threads) {
     }
     return;
   }
-  at::set_num_threads(threads);
+  detail::set_compute_threads(threads);
 }
 
 void check_new_output_folder(const std::string& flag, const std::string& path) {

@@ -149,6 +149,11 @@ void register_train(CLI::App& app) {
   cmd->add_option("--history-dropout-copies", a->options.history_dropout_copies,
                   "Extra copies with part of the history dropped (reference: 10)")
       ->check(int_in(0, limits::kMaxCopies));
+  cmd->add_option("--prefix-cache-mb", a->options.prefix_cache_mb,
+                  "Memory for the frozen keys/values of the prompts' starts, computed once for "
+                  "the run (0 = recompute them each step)")
+      ->capture_default_str()
+      ->check(int_in(0, 1 << 20));
   add_threads_option(cmd, a->threads);
   cmd->add_option("--dtype", a->dtype, kDtypeHelp)->capture_default_str();
   cmd->add_flag("--no-persona", a->no_persona, "Ablation: no persona token");

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "pplug/error.h"
+#include "util/compute_threads.h"
 
 namespace {
 
@@ -27,6 +28,7 @@ constexpr const char* kMemoryHint =
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) int pplug_cli_main(int argc, char** argv) {
+  pplug::detail::keep_freed_tensor_memory();
   CLI::App app{"pplug: personalize a frozen LLM with Persona-Plug"};
   app.require_subcommand(1);
   pplug::cli::register_tokenize(app);

@@ -19,8 +19,10 @@
 #include "pplug/error.h"
 #include "pplug/safetensors.h"
 #include "pplug/trainer.h"
+#include "train/batch_loss.h"
 #include "train/progress.h"
 #include "train/train_data.h"
+#include "util/compute_threads.h"
 #include "util/file_io.h"
 #include "util/log.h"
 
@@ -48,81 +50,6 @@ double learning_rate(const TrainOptions& o, int64_t step, int64_t total) {
   const double left =
       static_cast<double>(total - step) / static_cast<double>(std::max<int64_t>(1, total - warmup));
   return o.lr * std::max(0.0, left);
-}
-
-// Mean cross-entropy over the target tokens of a micro-batch.
-torch::Tensor batch_loss(const PersonaPlug& plug, detail::PluginModuleImpl& module,
-                         const detail::TrainData& data,
-                         const std::vector<const detail::TrainExample*>& batch) {
-  const LlamaModel& llm = *plug.llm().model;
-  const auto B = static_cast<int64_t>(batch.size());
-  const int64_t de = module.config().encoder_dim, d = llm.hidden_size();
-  int64_t n_items = 1;
-  for (const auto* ex : batch) n_items = std::max<int64_t>(n_items, ex->items.size());
-  auto item_index = at::zeros({B, n_items}, at::kLong);
-  auto item_mask = at::zeros({B, n_items}, at::kBool);
-  auto query_index = at::zeros({B}, at::kLong);
-  for (int64_t b = 0; b < B; ++b) {
-    const auto& items = batch[b]->items;
-    if (!items.empty()) {
-      item_index[b].narrow(0, 0, items.size()).copy_(at::tensor(items, at::kLong));
-      item_mask[b].narrow(0, 0, items.size()).fill_(true);
-    }
-    query_index[b] = batch[b]->query;
-  }
-  auto items = data.item_vectors.numel() > 0
-                   ? data.item_vectors.index_select(0, item_index.view({-1})).view({B, n_items, de})
-                   : at::zeros({B, n_items, de});
-  auto projections = module.project_items(items);  // (B, N, n_p d)
-  // The aggregator compares the input with the items' keys (the items themselves without keys).
-  auto keys = data.item_keys.defined()
-                  ? data.item_keys.index_select(0, item_index.view({-1})).view({B, n_items, de})
-                  : items;
-  torch::Tensor query;  // (B, d_e)
-  if (const auto& copy = module.input_encoder_copy()) {
-    // The trainable input encoder runs with gradients on this batch's inputs.
-    std::vector<std::string> texts;
-    for (const auto* ex : batch) texts.push_back(data.query_texts[ex->query]);
-    query = copy->forward(copy->tokenize(texts, /*as_query=*/true));
-    query = query / query.norm(2, -1, true).clamp_min(1e-12);
-  } else {
-    query = data.query_vectors.index_select(0, query_index);
-  }
-  auto soft = module.forward(keys, projections, item_mask, query).tokens;  // (B, S, d)
-  const int64_t n_soft = soft.size(1);
-
-  // Left-padded rows [BOS][soft][prompt][target]; position p predicts token p + 1.
-  std::vector<int64_t> lengths(B);
-  int64_t longest = 0;
-  for (int64_t b = 0; b < B; ++b) {
-    lengths[b] =
-        1 + n_soft + static_cast<int64_t>(batch[b]->prompt.size() + batch[b]->target.size());
-    longest = std::max(longest, lengths[b]);
-  }
-  std::vector<torch::Tensor> rows;
-  auto mask = at::zeros({B, longest}, at::kLong);
-  auto labels = at::full({B, longest}, -100, at::kLong);
-  const int bos = plug.llm().tokenizer->bos_id();
-  for (int64_t b = 0; b < B; ++b) {
-    const auto* ex = batch[b];
-    std::vector<int64_t> ids{bos};
-    ids.insert(ids.end(), ex->prompt.begin(), ex->prompt.end());
-    ids.insert(ids.end(), ex->target.begin(), ex->target.end());
-    auto tok = llm.embed(at::tensor(ids, at::kLong)).to(at::kFloat);  // (1 + P + T, d)
-    const int64_t pad = longest - lengths[b];
-    const int64_t split = plug.soft_token_offset(ex->prompt.size());
-    rows.push_back(at::cat({at::zeros({pad, d}), tok.narrow(0, 0, split), soft[b],
-                            tok.narrow(0, split, static_cast<int64_t>(ids.size()) - split)},
-                           0));
-    mask[b].narrow(0, pad, lengths[b]).fill_(1);
-    const int64_t first_label = pad + n_soft + static_cast<int64_t>(ex->prompt.size());
-    labels[b]
-        .narrow(0, first_label, ex->target.size())
-        .copy_(at::tensor(std::vector<int64_t>(ex->target.begin(), ex->target.end()), at::kLong));
-  }
-  auto logits = llm.forward(at::stack(rows), mask).logits;  // (B, L, V)
-  return at::cross_entropy_loss(logits.view({-1, logits.size(-1)}), labels.view({-1}), {},
-                                at::Reduction::Mean, -100);
 }
 
 void load_module_weights(detail::PluginModuleImpl& module, const std::string& path) {
@@ -239,6 +166,10 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
   if (o.epochs < 1 || o.batch_size < 1 || o.grad_accum < 1 || !(o.lr > 0)) {
     throw InvalidArgument("training: epochs, batch_size, grad_accum and lr must be positive");
   }
+  if (o.prefix_cache_mb < 0) {
+    throw InvalidArgument("training: prefix_cache_mb must be >= 0, got " +
+                          std::to_string(o.prefix_cache_mb));
+  }
   for (const auto& [name, value] : {std::pair<const char*, double>{"lr", o.lr},
                                     {"weight_decay", o.weight_decay},
                                     {"warmup_ratio", o.warmup_ratio},
@@ -250,6 +181,7 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
   }
   prepare_out_dir(o.out_dir, !resume_dir.empty());
   g_stop.store(false);
+  detail::keep_freed_tensor_memory();
   const auto data = detail::prepare_train_data(plug, train, o);
   auto& module = plug.train_module();
   module.train();
@@ -326,7 +258,10 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
       }
     }
   };
+  // Timed from here: the frozen prefixes are part of what training costs.
   const auto t0 = std::chrono::steady_clock::now();
+  const detail::FrozenPrefixes prefixes(plug, data,
+                                        static_cast<size_t>(o.prefix_cache_mb) * 1000 * 1000);
   int64_t examples_seen = 0;
   auto state_json = [&](int epoch, int64_t step_in_epoch) {
     return json{{"run", run},
@@ -351,7 +286,7 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
           if (pos < static_cast<int64_t>(n)) batch.push_back(&data.examples[order[pos]]);
         }
         if (batch.empty()) continue;
-        auto loss = batch_loss(plug, module, data, batch) / o.grad_accum;
+        auto loss = detail::batch_loss(plug, module, data, prefixes, batch) / o.grad_accum;
         loss.backward();
         step_loss += loss.item<double>();
         examples_seen += static_cast<int64_t>(batch.size());

@@ -1,0 +1,56 @@
+// One training micro-batch's loss, run over only what the plug-in can change.
+//
+// A training row is [BOS][prompt start][soft tokens][prompt rest][target]. The frozen LLM is
+// causal, so nothing in "[BOS][prompt start]" depends on the plug-in: its keys and values are
+// computed without autograd (once for the whole run when they fit in the memory budget, else
+// once per micro-batch), and the differentiable forward and the backward run over the soft
+// tokens, the prompt rest and the target only. With the soft tokens just before the answer cue
+// that is a few tokens instead of the whole prompt.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "pplug/llama_model.h"
+#include "pplug/persona_plug.h"
+#include "train/train_data.h"
+
+namespace pplug::detail {
+
+class FrozenPrefixes {
+ public:
+  // Keeps every question's prefix keys and values when they fit in `budget_bytes` (0 = never:
+  // each micro-batch recomputes its own).
+  FrozenPrefixes(const PersonaPlug& plug, const TrainData& data, size_t budget_bytes);
+
+  // Tokens of `ex`'s prompt before its soft tokens: [BOS] + the prompt's start.
+  int64_t length(const TrainExample& ex) const;
+  // A cache holding the batch's prefixes (left-padded), with room for `extra` positions.
+  KVCache batch_cache(const std::vector<const TrainExample*>& batch, int64_t extra) const;
+  bool stored() const { return !stored_.empty(); }
+  // The bytes all prefixes take (stored or not).
+  size_t bytes() const { return bytes_; }
+
+ private:
+  std::vector<int64_t> prefix_ids(const TrainExample& ex) const;
+  // Runs the prefixes of `batch` through the frozen LLM into a fresh cache (no autograd).
+  KVCache run(const std::vector<const TrainExample*>& batch, int64_t extra) const;
+
+  const PersonaPlug& plug_;
+  size_t bytes_ = 0;
+  std::vector<CachedPrefix> stored_;  // per question (TrainExample::query)
+};
+
+// The soft tokens of each example (B, S, d): the plug-in's only differentiable output.
+torch::Tensor soft_tokens(PluginModuleImpl& module, const TrainData& data,
+                          const std::vector<const TrainExample*>& batch);
+
+// Mean cross-entropy over the target tokens of a micro-batch.
+torch::Tensor batch_loss(const PersonaPlug& plug, PluginModuleImpl& module, const TrainData& data,
+                         const FrozenPrefixes& prefixes,
+                         const std::vector<const TrainExample*>& batch);
+
+}  // namespace pplug::detail
