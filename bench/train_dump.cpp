@@ -85,7 +85,7 @@ void dump(cli::TrainArgs& a) {
 
   save_safetensors((out / "llm.safetensors").string(), llm.model->named_weights());
   pplug::detail::write_file_atomic((out / "llm_config.json").string(),
-                            llm_config_json(llm.model->config()).dump(2) + "\n");
+                                   llm_config_json(llm.model->config()).dump(2) + "\n");
 
   std::vector<std::pair<std::string, torch::Tensor>> vectors{{"item_vectors", data.item_vectors},
                                                              {"query_vectors", data.query_vectors}};
