@@ -25,6 +25,7 @@
 #include "pplug/llama_config.h"
 #include "pplug/persona_plug.h"
 #include "pplug/safetensors.h"
+#include "train/epoch_order.h"
 #include "train/train_data.h"
 #include "util/file_io.h"
 
@@ -33,16 +34,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace pplug;
-
-// A copy of epoch_order in src/train/trainer.cpp (file-local there): the order of the examples
-// in an epoch depends only on (seed, epoch). Keep the two in step.
-std::vector<size_t> epoch_order(size_t n, uint64_t seed, int epoch) {
-  std::vector<size_t> order(n);
-  for (size_t i = 0; i < n; ++i) order[i] = i;
-  std::mt19937_64 rng(seed * 1000003ull + static_cast<uint64_t>(epoch) + 1);
-  for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
-  return order;
-}
 
 json llm_config_json(const LlamaConfig& c) {
   if (!c.rope_scaling_type.empty() || c.qkv_bias || c.o_bias || c.qk_norm || c.sliding_window) {
@@ -112,7 +103,7 @@ void dump(cli::TrainArgs& a) {
   }
   json orders = json::array();
   for (int e = 0; e < a.options.epochs; ++e) {
-    orders.push_back(epoch_order(data.examples.size(), a.options.seed, e));
+    orders.push_back(detail::epoch_order(data.examples.size(), a.options.seed, e));
   }
   const auto& o = a.options;
   const json doc = {{"plugin",

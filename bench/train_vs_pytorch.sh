@@ -58,13 +58,17 @@ rm -rf "$OUT/dump"
 for r in $(seq 1 "$ROUNDS"); do
   rm -rf "$OUT/pplug-$r"
   "$BIN/pplug" train "${FLAGS[@]}" --out "$OUT/pplug-$r" > "$OUT/pplug-$r.json" 2> "$OUT/pplug-$r.log"
-  "$PY" bench/train_reference.py "$OUT/dump" --threads "$THREADS" > "$OUT/torch-$r.json"
+  # The reference gets the process settings pplug gives itself: OpenBLAS's own pool bounded by
+  # the thread count (its idle workers spin otherwise) and glibc's thresholds that keep freed
+  # tensor memory (util/compute_threads.h). Without them the ratio would flatter pplug.
+  OPENBLAS_NUM_THREADS="$THREADS" MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 "$PY" bench/train_reference.py "$OUT/dump" --threads "$THREADS" \
+    > "$OUT/torch-$r.json"
 done
 
 "$PY" - "$OUT" "$ROUNDS" <<'EOF'
 import json, statistics, sys
 out, rounds = sys.argv[1], int(sys.argv[2])
-pp, pt, diff, steps = [], [], 0.0, 0
+pp, pt, diff, early, steps = [], [], 0.0, 0.0, 0
 for r in range(1, rounds + 1):
     lines = [json.loads(l) for l in open("%s/pplug-%d/metrics.jsonl" % (out, r))]
     step_lines = [l for l in lines if "loss" in l and "step" in l]
@@ -73,7 +77,9 @@ for r in range(1, rounds + 1):
         sys.exit("round %d: pplug ran %d steps, the reference %d"
                  % (r, len(step_lines), len(ref["losses"])))
     steps = len(step_lines)
-    diff = max([diff] + [abs(a["loss"] - b) for a, b in zip(step_lines, ref["losses"])])
+    gaps = [abs(a["loss"] - b) for a, b in zip(step_lines, ref["losses"])]
+    diff = max([diff] + gaps)
+    early = max([early] + gaps[:10])
     pp.append(step_lines[-1]["examples_per_s"])
     pt.append(ref["examples_per_s"])
 print(json.dumps({
@@ -85,5 +91,9 @@ print(json.dumps({
     "pytorch_range": [round(min(pt), 1), round(max(pt), 1)],
     # Each round's pair ran back to back: its ratio is the least exposed to the load changing.
     "round_ratios": [round(a / b, 2) for a, b in zip(pp, pt)],
+    # pplug runs the frozen prompt start apart from the rest: float rounding differs from the
+    # reference's whole-row forward by ~1e-6 per step, and at lr 1e-2 Adam amplifies that over
+    # the run; the first steps show the per-step agreement.
+    "max_abs_loss_diff_first_10_steps": early,
     "max_abs_loss_diff": diff}))
 EOF

@@ -97,7 +97,8 @@ void set_threads(int threads) {
     }
     return;
   }
-  detail::set_compute_threads(threads);
+  at::set_num_threads(threads);
+  detail::set_blas_threads(threads);
 }
 
 void check_new_output_folder(const std::string& flag, const std::string& path) {

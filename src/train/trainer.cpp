@@ -20,6 +20,7 @@
 #include "pplug/safetensors.h"
 #include "pplug/trainer.h"
 #include "train/batch_loss.h"
+#include "train/epoch_order.h"
 #include "train/progress.h"
 #include "train/train_data.h"
 #include "util/compute_threads.h"
@@ -34,15 +35,6 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 constexpr const char* kRunMarker = "train_run.json";
-
-// The order of the examples in an epoch depends only on (seed, epoch): a resumed run replays it.
-std::vector<size_t> epoch_order(size_t n, uint64_t seed, int epoch) {
-  std::vector<size_t> order(n);
-  for (size_t i = 0; i < n; ++i) order[i] = i;
-  std::mt19937_64 rng(seed * 1000003ull + static_cast<uint64_t>(epoch) + 1);
-  for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
-  return order;
-}
 
 double learning_rate(const TrainOptions& o, int64_t step, int64_t total) {
   const auto warmup = static_cast<int64_t>(std::ceil(o.warmup_ratio * static_cast<double>(total)));
@@ -272,7 +264,7 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
                 {"best_dev", best_dev}};
   };
   for (int epoch = start_epoch; epoch < o.epochs; ++epoch) {
-    const auto order = epoch_order(n, o.seed, epoch);
+    const auto order = detail::epoch_order(n, o.seed, epoch);
     double epoch_loss = 0.0;
     int64_t epoch_batches = 0;
     const int64_t first_step = epoch == start_epoch ? start_step_in_epoch : 0;

@@ -1,6 +1,5 @@
 #include "util/compute_threads.h"
 
-#include <ATen/Parallel.h>
 #include <dlfcn.h>
 
 #include <mutex>
@@ -11,8 +10,7 @@
 
 namespace pplug::detail {
 
-void set_compute_threads(int threads) {
-  at::set_num_threads(threads);
+void set_blas_threads(int threads) {
   // Looked up, not linked: libtorch may sit on another BLAS, which has no such symbol.
   using SetThreads = void (*)(int);
   if (auto* openblas =
