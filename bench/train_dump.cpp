@@ -103,7 +103,7 @@ void dump(cli::TrainArgs& a) {
   }
   json orders = json::array();
   for (int e = 0; e < a.options.epochs; ++e) {
-    orders.push_back(detail::epoch_order(data.examples.size(), a.options.seed, e));
+    orders.push_back(pplug::detail::epoch_order(data.examples.size(), a.options.seed, e));
   }
   const auto& o = a.options;
   const json doc = {{"plugin",
