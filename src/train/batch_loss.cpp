@@ -4,6 +4,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
+#include <chrono>
 #include <numeric>
 #include <string>
 
@@ -84,6 +85,7 @@ FrozenPrefixes::FrozenPrefixes(const PersonaPlug& plug, const TrainData& data, s
     }
     return;
   }
+  const auto start_time = std::chrono::steady_clock::now();
   std::vector<size_t> order;
   for (size_t q = 0; q < questions; ++q) {
     if (first_of[q] != nullptr) order.push_back(q);
@@ -101,8 +103,10 @@ FrozenPrefixes::FrozenPrefixes(const PersonaPlug& plug, const TrainData& data, s
       stored_[static_cast<size_t>(chunk[r]->query)] = cache.extract_row(static_cast<int64_t>(r));
     }
   }
-  PPLUG_LOG_INFO("kept the frozen keys and values of {} prompt prefixes ({:.1f} MB)", order.size(),
-                 bytes_ / 1e6);
+  PPLUG_LOG_INFO(
+      "kept the frozen keys and values of {} prompt prefixes ({:.1f} MB, computed in {:.1f} s)",
+      order.size(), bytes_ / 1e6,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count());
 }
 
 int64_t FrozenPrefixes::length(const TrainExample& ex) const {
