@@ -3,9 +3,9 @@
 # trained over the frozen stories260K with several seeds. Long: about 2 minutes per training run
 # on 2 cores. Usage: scripts/results.sh [OUT_DIR]. Choose runs with PPLUG_KINDS (rating tagging
 # tagging-by-topic headline tweet), PPLUG_SEEDS, PPLUG_VARIANTS (pplug no-persona no-instruction
-# mean learned-temperature prompt-query keyed keyed-p2 keyed-cosine keyed-mean standardized) and
-# PPLUG_BASELINES (none rag-bm25; empty for none). The pplug variant is also evaluated as
-# pplug-rag. Wall time and peak memory of every train and eval go to OUT/timings.jsonl.
+# mean learned-temperature prompt-query keyed keyed-p2 keyed-p2-learned keyed-cosine keyed-mean
+# standardized) and PPLUG_BASELINES (none rag-bm25; empty for none). The pplug variant is also
+# evaluated as pplug-rag. Wall time and peak memory of every train and eval go to OUT/timings.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PPLUG=build/bin/pplug
@@ -59,6 +59,8 @@ for kind in $KINDS; do
       # Input-aware: items matched by mean-pooled keys, standardized scores at T = 0.3.
       keyed) enc="llm:last/mean"; flags=(--scores standardized --temperature 0.3) ;;
       keyed-p2) enc="llm:last/mean"; flags=(--scores standardized --temperature 0.3 --persona-tokens 2) ;;
+      # The same with the temperature learned from a flat start (T = 1).
+      keyed-p2-learned) enc="llm:last/mean"; flags=(--scores standardized --aggregator learned-temperature --temperature 1 --persona-tokens 2) ;;
       keyed-cosine) enc="llm:last/mean"; flags=() ;;
       standardized) flags=(--scores standardized --temperature 0.3) ;;
       keyed-mean) enc="llm:last/mean"; flags=(--aggregator mean) ;;
