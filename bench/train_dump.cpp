@@ -8,7 +8,7 @@
 // The flags are parsed by the same code as `pplug train` (src/cli/train_args.h) and the plug-in
 // is built the same way, so the same --seed gives the same initial weights.
 //
-// Dump folder: llm.safetensors + llm_config.json, data.safetensors (item_vectors, item_keys when
+// Dump folder: llm.safetensors + config.json (HF's), data.safetensors (item_vectors, item_keys when
 // the encoder makes keys, query_vectors), plugin.safetensors (initial parameters under their
 // module names) and dump.json (configs, examples, orders; written last: its presence means the
 // dump is complete).
@@ -16,7 +16,6 @@
 
 #include <filesystem>
 #include <iostream>
-#include <random>
 
 #include "cli/cli_common.h"
 #include "cli/train_args.h"
@@ -35,22 +34,12 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace pplug;
 
-json llm_config_json(const LlamaConfig& c) {
+// The reference implements the plain Llama block only.
+void require_plain_llama(const LlamaConfig& c) {
   if (!c.rope_scaling_type.empty() || c.qkv_bias || c.o_bias || c.qk_norm || c.sliding_window) {
     throw InvalidArgument("train_dump: the reference covers plain Llama models only (" +
                           c.model_type + " with rope scaling, biases or q/k norms given)");
   }
-  return {{"hidden_size", c.hidden_size},
-          {"num_hidden_layers", c.num_hidden_layers},
-          {"num_attention_heads", c.num_attention_heads},
-          {"num_key_value_heads", c.num_key_value_heads},
-          {"head_dim", c.head_dim()},
-          {"intermediate_size", c.intermediate_size},
-          {"rms_norm_eps", c.rms_norm_eps},
-          {"rope_theta", c.rope_theta},
-          {"vocab_size", c.vocab_size},
-          {"max_position_embeddings", c.max_position_embeddings},
-          {"tie_word_embeddings", c.tie_word_embeddings}};
 }
 
 void dump(cli::TrainArgs& a) {
@@ -74,9 +63,9 @@ void dump(cli::TrainArgs& a) {
   fs::create_directories(out);
   fs::remove(out / "dump.json");  // a dump without it is incomplete
 
+  require_plain_llama(llm.model->config());
   save_safetensors((out / "llm.safetensors").string(), llm.model->named_weights());
-  pplug::detail::write_file_atomic((out / "llm_config.json").string(),
-                                   llm_config_json(llm.model->config()).dump(2) + "\n");
+  save_llama_config(llm.model->config(), (out / "config.json").string());  // HF's names
 
   std::vector<std::pair<std::string, torch::Tensor>> vectors{{"item_vectors", data.item_vectors},
                                                              {"query_vectors", data.query_vectors}};

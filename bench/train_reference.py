@@ -59,7 +59,8 @@ class Llama:
                                             for n in "qkv"], 0)
             weights[p + "gate_up"] = torch.cat([weights[p + "mlp.gate_proj.weight"],
                                                 weights[p + "mlp.up_proj.weight"]], 0)
-        self.hd = cfg["head_dim"]
+        # HF's rule: head_dim when given, else hidden_size / num_attention_heads.
+        self.hd = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
         self.embed_tokens = weights["model.embed_tokens.weight"]
         self.lm_head = self.embed_tokens if cfg["tie_word_embeddings"] else weights["lm_head.weight"]
         # RoPE tables computed in float64, then rounded (llama_model.cpp).
@@ -200,7 +201,7 @@ class Reference:
     def __init__(self, dump_dir):
         with open(os.path.join(dump_dir, "dump.json")) as f:
             self.doc = json.load(f)
-        with open(os.path.join(dump_dir, "llm_config.json")) as f:
+        with open(os.path.join(dump_dir, "config.json")) as f:  # HF's config.json
             llm_cfg = json.load(f)
         self.llm = Llama(read_safetensors(os.path.join(dump_dir, "llm.safetensors")), llm_cfg)
         data = read_safetensors(os.path.join(dump_dir, "data.safetensors"))

@@ -65,17 +65,17 @@ FrozenPrefixes::FrozenPrefixes(const PersonaPlug& plug, const TrainData& data, s
                            static_cast<size_t>(c.num_key_value_heads * c.head_dim()) *
                            at::elementSize(plug.llm().model->dtype());
   // One example per question (history-dropout copies share their original's prompt).
-  std::vector<const TrainExample*> first_of(data.examples.size(), nullptr);
-  size_t questions = 0;
+  int64_t last_query = -1;
+  for (const auto& ex : data.examples) last_query = std::max(last_query, ex.query);
+  std::vector<const TrainExample*> first_of(static_cast<size_t>(last_query + 1), nullptr);
   for (const auto& ex : data.examples) {
-    const auto q = static_cast<size_t>(ex.query);
-    if (q >= first_of.size()) first_of.resize(q + 1, nullptr);
-    if (first_of[q] == nullptr) {
-      first_of[q] = &ex;
+    auto& first = first_of[static_cast<size_t>(ex.query)];
+    if (first == nullptr) {
+      first = &ex;
       bytes_ += per_token * static_cast<size_t>(length(ex));
-      questions = std::max(questions, q + 1);
     }
   }
+  const size_t questions = first_of.size();
   if (budget_bytes == 0 || bytes_ > budget_bytes) {
     if (budget_bytes > 0) {
       PPLUG_LOG_INFO(

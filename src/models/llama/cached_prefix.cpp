@@ -17,17 +17,23 @@ size_t CachedPrefix::bytes() const {
   return total;
 }
 
-KVCache::KVCache(const LlamaModel& model, const std::vector<const CachedPrefix*>& prefixes,
-                 int64_t extra)
-    : KVCache(model, static_cast<int64_t>(std::max<size_t>(1, prefixes.size())), [&] {
-        int64_t longest = 0;
-        for (const auto* p : prefixes) longest = std::max(longest, p ? p->length : 0);
-        return longest + std::max<int64_t>(0, extra);
-      }()) {
-  const auto& c = model.config();
+namespace {
+
+int64_t longest_prefix(const std::vector<const CachedPrefix*>& prefixes) {
   if (prefixes.empty()) throw InvalidArgument("KVCache: no prefixes given");
   int64_t longest = 0;
   for (const auto* p : prefixes) longest = std::max(longest, p->length);
+  return longest;
+}
+
+}  // namespace
+
+KVCache::KVCache(const LlamaModel& model, const std::vector<const CachedPrefix*>& prefixes,
+                 int64_t extra)
+    : KVCache(model, static_cast<int64_t>(prefixes.size()),
+              longest_prefix(prefixes) + std::max<int64_t>(0, extra)) {
+  const auto& c = model.config();
+  const int64_t longest = capacity_ - std::max<int64_t>(0, extra);
   const int64_t kv = c.num_key_value_heads, hd = c.head_dim();
   for (size_t r = 0; r < prefixes.size(); ++r) {
     const CachedPrefix& p = *prefixes[r];
