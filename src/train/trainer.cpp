@@ -12,7 +12,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include "models/tensor_checks.h"
 #include "plug/plugin_module.h"
