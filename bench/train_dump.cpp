@@ -42,7 +42,7 @@ void require_plain_llama(const LlamaConfig& c) {
   }
 }
 
-void dump(cli::TrainArgs& a) {
+void dump(const CLI::App& app, cli::TrainArgs& a) {
   cli::set_threads(a.threads);
   if (a.dtype != "f32") throw InvalidArgument("train_dump: the reference runs in f32 only");
   if (!a.resume.empty() || !a.dev_questions.empty()) {
@@ -51,6 +51,7 @@ void dump(cli::TrainArgs& a) {
   const lamp::Task task = lamp::parse_task(a.task);
   const auto train = cli::read_split(a.train_questions, a.train_outputs, task);
   const auto llm = cli::load_cli_model(a.model, a.tokenizer, a.dtype);
+  cli::apply_recipe(app, a, llm);  // as cmd_train.cpp resolves it
   const auto encoder = load_sentence_encoder(a.encoder, llm);
   const PluginConfig config = cli::plugin_config(a, task);
   if (config.input_encoder != InputEncoder::kAdapter) {
@@ -134,7 +135,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
-    dump(args);
+    dump(app, args);
   } catch (const std::exception& e) {
     std::cerr << "train_dump: " << e.what() << "\n";
     return 1;

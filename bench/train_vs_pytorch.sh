@@ -47,7 +47,7 @@ mkdir -p "$OUT"
 FLAGS=(--model "$MODEL" --task "$TASK" --train-questions "$DATA/train_questions.json"
        --train-outputs "$DATA/train_outputs.json" --threads "$THREADS" --no-progress --no-eos)
 given() { local f; for f in "${EXTRA[@]}"; do [ "$f" = "$1" ] && return 0; done; return 1; }
-for pair in "--placement before-answer" "--encoder llm:last" "--lr 1e-2" "--epochs 2" "--seed 1"; do
+for pair in "--recipe reference" "--placement before-answer" "--encoder llm:last" "--lr 1e-2" "--epochs 2" "--seed 1"; do
   given "${pair%% *}" || FLAGS+=(${pair})
 done
 FLAGS+=("${EXTRA[@]}")

@@ -3,7 +3,7 @@
 # personalization benchmark, Persona-Plug trained over the frozen real stories260K model, and a
 # comparison with no personalization, BM25 retrieval and the no-persona ablation.
 #   PPLUG_MODEL       model path (default ../shared/models/stories260K)
-#   PPLUG_DEMO_KIND   synthetic kind: rating (default) or tagging
+#   PPLUG_DEMO_KIND   synthetic kind: rating (default), tagging or tagging-by-topic
 #   PPLUG_DEMO_OUT    output folder (default out/demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,14 +12,15 @@ PPLUG=build/bin/pplug
 MODEL="${PPLUG_MODEL:-../shared/models/stories260K}"
 KIND="${PPLUG_DEMO_KIND:-rating}"
 OUT="${PPLUG_DEMO_OUT:-out/demo}"
-EPOCHS="${PPLUG_DEMO_EPOCHS:-6}"
-# stories260K never saw EOS in pretraining and has a tiny context: targets end without EOS and
-# the soft tokens sit next to the answer cue; the LLM encodes items by their last token, which
-# under the default templates reads the item's label (docs/design.md, docs/results.md).
+# `pplug train` chooses its settings for the model (--recipe auto, docs/training.md): for
+# stories260K the input-aware recipe with the small-LLM optimizer and targets without EOS (its
+# llama2.c pretraining never saw EOS). PPLUG_DEMO_EPOCHS overrides its 6 epochs.
+EPOCHS=()
+[ -n "${PPLUG_DEMO_EPOCHS:-}" ] && EPOCHS=(--epochs "$PPLUG_DEMO_EPOCHS")
 case "$KIND" in
   rating) TASK=LaMP_3 ;;
-  tagging) TASK=LaMP_2 ;;
-  *) echo "PPLUG_DEMO_KIND must be rating or tagging" >&2; exit 2 ;;
+  tagging|tagging-by-topic) TASK=LaMP_2 ;;
+  *) echo "PPLUG_DEMO_KIND must be rating, tagging or tagging-by-topic" >&2; exit 2 ;;
 esac
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -27,8 +28,7 @@ DATA="$OUT/data"
 $PPLUG synth --kind "$KIND" --users 200 --seed 1 --out "$DATA" > /dev/null
 TRAIN=(--model "$MODEL" --task "$TASK" --train-questions "$DATA/train_questions.json"
        --train-outputs "$DATA/train_outputs.json" --dev-questions "$DATA/dev_questions.json"
-       --dev-outputs "$DATA/dev_outputs.json" --epochs "$EPOCHS" --lr 1e-2
-       --placement before-answer --no-eos --encoder llm:last --threads 1 --no-progress)
+       --dev-outputs "$DATA/dev_outputs.json" "${EPOCHS[@]}" --threads 1 --no-progress)
 echo "== training Persona-Plug ($TASK, $KIND, frozen $(basename "$MODEL"))"
 $PPLUG train "${TRAIN[@]}" --out "$OUT/pplug" | tail -n 1
 echo "== training the no-persona ablation"
@@ -39,8 +39,8 @@ EVAL=(--model "$MODEL" --task "$TASK" --questions "$DATA/test_questions.json"
 declare -A SCORES
 SCORES[none]=$($PPLUG eval "${EVAL[@]}" --method none --preds-out "$OUT/preds_none.json" | tail -n 1)
 SCORES[rag-bm25]=$($PPLUG eval "${EVAL[@]}" --method rag-bm25 --k 4 --preds-out "$OUT/preds_rag.json" | tail -n 1)
-SCORES[no-persona]=$($PPLUG eval "${EVAL[@]}" --method pplug --encoder llm:last --plugin "$OUT/no-persona/best" --preds-out "$OUT/preds_nopersona.json" | tail -n 1)
-SCORES[pplug]=$($PPLUG eval "${EVAL[@]}" --method pplug --encoder llm:last --plugin "$OUT/pplug/best" --preds-out "$OUT/preds_pplug.json" | tail -n 1)
+SCORES[no-persona]=$($PPLUG eval "${EVAL[@]}" --method pplug --plugin "$OUT/no-persona/best" --preds-out "$OUT/preds_nopersona.json" | tail -n 1)
+SCORES[pplug]=$($PPLUG eval "${EVAL[@]}" --method pplug --plugin "$OUT/pplug/best" --preds-out "$OUT/preds_pplug.json" | tail -n 1)
 
 python3 - "$OUT" "$DATA/stats.json" "$TASK" "${SCORES[none]}" "${SCORES[rag-bm25]}" "${SCORES[no-persona]}" "${SCORES[pplug]}" <<'PY'
 import json, sys

@@ -13,13 +13,14 @@
 #include "pplug/lamp_data.h"
 #include "pplug/lamp_metrics.h"
 #include "pplug/trainer.h"
+#include "util/log.h"
 
 namespace pplug::cli {
 namespace {
 
 void on_sigint(int) { request_training_stop(); }
 
-void run_train(TrainArgs& a) {
+void run_train(const CLI::App& cmd, TrainArgs& a) {
   set_threads(a.threads);
   const lamp::Task task = lamp::parse_task(a.task);
   const auto train = read_split(a.train_questions, a.train_outputs, task);
@@ -30,6 +31,9 @@ void run_train(TrainArgs& a) {
     dev = read_split(a.dev_questions, a.dev_outputs, task);
   }
   const auto llm = load_cli_model(a.model, a.tokenizer, a.dtype);
+  for (const auto& reason : apply_recipe(cmd, a, llm)) {
+    PPLUG_LOG_INFO("recipe {}: {}", a.recipe, reason);
+  }
   const auto encoder = load_sentence_encoder(a.encoder, llm);
   const PluginConfig config = plugin_config(a, task);
   PersonaPlug plug(llm, encoder, config, a.options.seed);
@@ -69,7 +73,7 @@ void register_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   auto* cmd = app.add_subcommand("train", "Train a Persona-Plug plug-in (the LLM stays frozen)");
   add_train_options(cmd, *a);
-  cmd->callback([a] { run_train(*a); });
+  cmd->callback([a, cmd] { run_train(*cmd, *a); });
 }
 
 }  // namespace pplug::cli

@@ -6,8 +6,14 @@
 #include "pplug/error.h"
 #include "pplug/lamp_data.h"
 #include "pplug/lamp_metrics.h"
+#include "pplug/training_recipe.h"
 
 namespace pplug::cli {
+namespace {
+
+constexpr const char* kEpochsHelp = "Passes over the training set (default: from --recipe)";
+
+}  // namespace
 
 LabelledSplit read_split(const std::string& questions, const std::string& outputs,
                          lamp::Task task) {
@@ -40,6 +46,23 @@ LabelledSplit read_split(const std::string& questions, const std::string& output
   return split;
 }
 
+std::vector<std::string> apply_recipe(const CLI::App& cmd, TrainArgs& a, const LoadedModel& llm) {
+  const TrainingRecipe r = training_recipe(parse_recipe(a.recipe), llm, a.task);
+  const auto unset = [&cmd](const char* flag) { return cmd.count(flag) == 0; };
+  if (unset("--encoder")) a.encoder = r.encoder;
+  if (unset("--epochs")) a.options.epochs = r.options.epochs;
+  if (unset("--lr")) a.options.lr = r.options.lr;
+  if (unset("--history-dropout-copies"))
+    a.options.history_dropout_copies = r.options.history_dropout_copies;
+  if (unset("--aggregator")) a.aggregator = to_string(r.config.aggregator);
+  if (unset("--temperature")) a.temperature = r.config.temperature;
+  if (unset("--scores")) a.scores = to_string(r.config.scores);
+  if (unset("--persona-tokens")) a.persona_tokens = r.config.num_persona_tokens;
+  if (unset("--placement")) a.placement = to_string(r.config.placement);
+  if (unset("--no-eos") && unset("--eos")) a.no_eos = !r.config.end_with_eos;
+  return r.reasons;
+}
+
 PluginConfig plugin_config(const TrainArgs& a, lamp::Task task) {
   PluginConfig config;
   config.task = lamp::task_name(task);
@@ -66,11 +89,12 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
   cmd->add_option("--dev-questions", a.dev_questions, "Dev questions (evaluated each epoch)");
   cmd->add_option("--dev-outputs", a.dev_outputs, "Dev golds");
   cmd->add_option("--out", a.out, "Output folder (best/, last/, metrics.jsonl)")->required();
-  cmd->add_option("--epochs", a.options.epochs)
-      ->capture_default_str()
-      ->check(int_in(1, limits::kMaxEpochs));
-  cmd->add_option("--lr", a.options.lr, "AdamW peak learning rate")
-      ->capture_default_str()
+  cmd->add_option("--recipe", a.recipe,
+                  "Starting settings, each overridden by its flag: auto (input-aware, tuned to "
+                  "the model) | input-aware | reference (the paper's)")
+      ->capture_default_str();
+  cmd->add_option("--epochs", a.options.epochs, kEpochsHelp)->check(int_in(1, limits::kMaxEpochs));
+  cmd->add_option("--lr", a.options.lr, "AdamW peak learning rate (default: from --recipe)")
       ->check(real_in(0, 10, /*lo_open=*/true));
   cmd->add_option("--weight-decay", a.options.weight_decay)
       ->capture_default_str()
@@ -83,7 +107,8 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
       ->check(int_in(1, limits::kMaxGradAccum));
   cmd->add_option("--seed", a.options.seed)->capture_default_str();
   cmd->add_option("--history-dropout-copies", a.options.history_dropout_copies,
-                  "Extra copies with part of the history dropped (reference: 10)")
+                  "Extra copies with part of the history dropped (default: from --recipe; the "
+                  "reference code uses 10)")
       ->check(int_in(0, limits::kMaxCopies));
   cmd->add_option("--prefix-cache-mb", a.options.prefix_cache_mb,
                   "Memory for the frozen keys/values of the prompts' starts, computed once for "
@@ -94,17 +119,16 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
   cmd->add_option("--dtype", a.dtype, kDtypeHelp)->capture_default_str();
   cmd->add_flag("--no-persona", a.no_persona, "Ablation: no persona token");
   cmd->add_flag("--no-instruction", a.no_instruction, "Ablation: no instruction token");
-  cmd->add_option("--aggregator", a.aggregator, "attention | learned-temperature | mean")
-      ->capture_default_str();
-  cmd->add_option("--temperature", a.temperature, "Attention temperature T (initial when learned)")
-      ->capture_default_str()
+  cmd->add_option("--aggregator", a.aggregator,
+                  "attention | learned-temperature | mean (default: from --recipe)");
+  cmd->add_option("--temperature", a.temperature,
+                  "Attention temperature T, initial when learned (default: from --recipe)")
       ->check(real_in(1e-3, 1e3));
   cmd->add_option("--scores", a.scores,
                   "Attention logits: cosine (reference) | standardized (cosines standardized "
-                  "over the user's items, then / T)")
-      ->capture_default_str();
-  cmd->add_option("--persona-tokens", a.persona_tokens, "Persona soft tokens")
-      ->capture_default_str()
+                  "over the user's items, then / T) (default: from --recipe)");
+  cmd->add_option("--persona-tokens", a.persona_tokens,
+                  "Persona soft tokens (default: from --recipe)")
       ->check(int_in(1, limits::kMaxSoftTokens));
   cmd->add_option("--top-k", a.top_k, "Aggregate only the k most similar items (0 = all)")
       ->check(int_in(0, limits::kMaxItems));
@@ -112,9 +136,9 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
       ->capture_default_str()
       ->check(int_in(1, limits::kMaxItems));
   cmd->add_option(
-         "--placement", a.placement,
-         "Soft tokens after BOS (reference) or before the answer cue: after-bos | before-answer")
-      ->capture_default_str();
+      "--placement", a.placement,
+      "Soft tokens after BOS (reference) or before the answer cue: after-bos | before-answer "
+      "(default: from --recipe)");
   cmd->add_option("--query-source", a.query_source,
                   "What the aggregator compares items with: encoder (the input encoded apart) | "
                   "prompt (the LLM's reading of the prompt; no extra pass; needs before-answer "
@@ -124,8 +148,12 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
                   "adapter (frozen encoder + small adapter) | copy (a full trainable copy of the "
                   "BERT --encoder, as the reference)")
       ->capture_default_str();
-  cmd->add_flag("--no-eos", a.no_eos,
-                "Targets without a closing EOS (LLMs that never saw EOS, e.g. TinyStories)");
+  auto* no_eos = cmd->add_flag(
+      "--no-eos", a.no_eos,
+      "Targets without a closing EOS (LLMs that never saw EOS, e.g. TinyStories; the default "
+      "for llama2.c checkpoints)");
+  cmd->add_flag("--eos", a.eos, "Targets end with EOS (the default for other models)")
+      ->excludes(no_eos);
   cmd->add_option("--resume", a.resume, "Continue from OUT/last of an interrupted run");
   cmd->add_flag(
       "--no-progress", [&a](int64_t) { a.options.progress_bar = false; },

@@ -5,8 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 #include "pplug/lamp_task.h"
+#include "pplug/model_io.h"
 #include "pplug/plugin_config.h"
 #include "pplug/trainer.h"
 
@@ -16,11 +18,11 @@ struct TrainArgs {
   std::string model, tokenizer, encoder, task, train_questions, train_outputs, dev_questions,
       dev_outputs, out, resume, aggregator = "attention", dtype = "f32", placement = "after-bos",
                                 query_source = "encoder", input_encoder = "adapter",
-                                scores = "cosine";
+                                scores = "cosine", recipe = "auto";
   TrainOptions options;
   int threads = 0, persona_tokens = 1, top_k = 0, max_history = 512;
   double temperature = 1.0;
-  bool no_persona = false, no_instruction = false, no_eos = false;
+  bool no_persona = false, no_instruction = false, no_eos = false, eos = false;
 };
 
 // Registers every option of `pplug train` on `cmd`, bound to `a`.
@@ -30,7 +32,13 @@ void add_train_options(CLI::App* cmd, TrainArgs& a);
 // same ids.
 LabelledSplit read_split(const std::string& questions, const std::string& outputs, lamp::Task task);
 
-// The plug-in configuration the options ask for.
+// Fills every recipe-controlled option the command line left out (`--encoder`, `--epochs`,
+// `--lr`, `--history-dropout-copies`, `--aggregator`, `--temperature`, `--scores`,
+// `--persona-tokens`, `--placement`, EOS) from `--recipe` for `llm`; returns the recipe's reasons,
+// for the log. Options the user gave are kept as given.
+std::vector<std::string> apply_recipe(const CLI::App& cmd, TrainArgs& a, const LoadedModel& llm);
+
+// The plug-in configuration the options ask for (after apply_recipe).
 PluginConfig plugin_config(const TrainArgs& a, lamp::Task task);
 
 }  // namespace pplug::cli
