@@ -2,7 +2,7 @@
 # Regenerates the tables of docs/results.md: every method and ablation on the synthetic kinds,
 # trained over the frozen stories260K with several seeds. Long: about 2 minutes per training run
 # on 2 cores. Usage: scripts/results.sh [OUT_DIR]. Choose runs with PPLUG_KINDS (rating tagging
-# tagging-by-topic headline tweet), PPLUG_SEEDS, PPLUG_VARIANTS (default pplug no-persona no-instruction
+# tagging-by-topic headline tweet), PPLUG_SEEDS, PPLUG_VARIANTS (default default-mean pplug no-persona no-instruction
 # mean learned-temperature prompt-query keyed keyed-p2 keyed-p2-learned keyed-cosine keyed-mean
 # standardized) and PPLUG_BASELINES (none rag-bm25; empty for none). The pplug variant is also
 # evaluated as pplug-rag. Wall time and peak memory of every train and eval go to OUT/timings.jsonl.
@@ -60,6 +60,8 @@ for kind in $KINDS; do
       pplug) flags=() ;; no-persona) flags=(--no-persona) ;;
       # What `pplug train` does with no recipe flag (--recipe auto, chosen for the model).
       default) enc=""; flags=() ;;
+      # The same with the input-blind mean aggregator (the paper's ablation).
+      default-mean) enc=""; flags=(--aggregator mean) ;;
       # Input-aware: items matched by mean-pooled keys, standardized scores at T = 0.3.
       keyed) enc="llm:last/mean"; flags=(--scores standardized --temperature 0.3) ;;
       keyed-p2) enc="llm:last/mean"; flags=(--scores standardized --temperature 0.3 --persona-tokens 2) ;;
@@ -77,7 +79,7 @@ for kind in $KINDS; do
       run="$OUT/run_${kind}_${variant}_$seed"
       rm -rf "$run"
       recipe=("${COMMON[@]}" --encoder "$enc")
-      [ "$variant" = default ] && recipe=()
+      [[ "$variant" == default* ]] && recipe=()
       timed "train_${kind}_${variant}_$seed" $PPLUG train --model "$MODEL" --task "$task" \
         --train-questions "$data/train_questions.json" --train-outputs "$data/train_outputs.json" \
         --out "$run" --seed "$seed" --threads 1 --no-progress "${recipe[@]}" "${flags[@]}" > "$run.log" 2>&1

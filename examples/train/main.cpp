@@ -5,7 +5,9 @@
 #include <pplug/lamp_synth.h>
 #include <pplug/model_io.h>
 #include <pplug/persona_plug.h>
+#include <pplug/sentence_encoder.h>
 #include <pplug/trainer.h>
+#include <pplug/training_recipe.h>
 
 #include <iostream>
 
@@ -22,19 +24,18 @@ int main(int argc, char** argv) {
   pplug::LabelledSplit train{data.splits[0].questions, data.splits[0].golds};
   const auto& test = data.splits[2];
 
-  // 2. The frozen LLM doubles as the history encoder.
+  // 2. The frozen LLM doubles as the history encoder. The recipe `pplug train` uses by default
+  // chooses the plug-in and optimizer settings for this model (input-aware; for stories260K the
+  // small-LLM optimizer and targets without EOS).
   const pplug::LoadedModel llm = pplug::load_model(argv[1]);
-  auto encoder = pplug::make_llm_encoder(llm.model, llm.tokenizer);
-  pplug::PluginConfig config;
-  config.task = "LaMP_3";
-  config.placement = pplug::SoftTokenPlacement::kBeforeAnswer;
-  config.end_with_eos = false;  // TinyStories models never saw EOS
-  pplug::PersonaPlug plug(llm, encoder, config, /*seed=*/1);
+  const pplug::TrainingRecipe recipe = pplug::training_recipe(pplug::Recipe::kAuto, llm, "LaMP_3");
+  for (const auto& reason : recipe.reasons) std::cout << "recipe: " << reason << "\n";
+  auto encoder = pplug::load_sentence_encoder(recipe.encoder, llm);
+  pplug::PersonaPlug plug(llm, encoder, recipe.config, /*seed=*/1);
 
-  // 3. Train only the plug-in.
-  pplug::TrainOptions options;
+  // 3. Train only the plug-in: a short run (the recipe's 6 epochs would take a minute).
+  pplug::TrainOptions options = recipe.options;
   options.epochs = 2;
-  options.lr = 1e-2;
   options.out_dir = argv[2];
   const pplug::TrainSummary summary = pplug::train_plugin(plug, train, options);
   std::cout << "loss " << summary.first_loss << " -> " << summary.last_loss << " in "
