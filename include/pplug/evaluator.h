@@ -15,6 +15,8 @@
 
 namespace pplug {
 
+class Communicator;  // pplug/distributed.h
+
 enum class EvalMethod {
   kNone,        // the frozen LLM on the task input alone
   kRagBm25,     // + the k best BM25 profile items in the prompt (LaMP templates)
@@ -52,6 +54,16 @@ std::vector<std::string> candidate_labels(lamp::Task task);
 std::vector<lamp::Output> predict(const LoadedModel& llm, const PersonaPlug* plug, lamp::Task task,
                                   const std::vector<lamp::Question>& questions,
                                   const EvalOptions& options);
+
+// predict() across the ranks of a data-parallel group (pplug/distributed.h): each rank predicts
+// the batches b of options.batch_size questions with b % world_size == its rank, and every rank
+// returns all the predictions in the questions' order. The batches are those of one process, so
+// the predictions equal predict()'s on one process (at the same thread count). A null or
+// one-rank `comm` is predict().
+std::vector<lamp::Output> predict_sharded(Communicator* comm, const LoadedModel& llm,
+                                          const PersonaPlug* plug, lamp::Task task,
+                                          const std::vector<lamp::Question>& questions,
+                                          const EvalOptions& options);
 
 // The metric that selects checkpoints: accuracy, MAE (lower is better) or ROUGE-1.
 std::pair<double, bool> primary_metric(lamp::Task task, const lamp::Scores& scores);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@
 #include "pplug/persona_plug.h"
 
 namespace pplug {
+
+class Communicator;  // pplug/distributed.h
 
 struct TrainOptions {
   int epochs = 2;                  // passes over the (augmented) training set
@@ -35,8 +38,18 @@ struct TrainOptions {
                                    // (before the soft tokens), computed once for the run; when
                                    // they need more (or 0), each micro-batch recomputes its own
   std::string out_dir;             // checkpoints: best/, last/ (resumable), metrics.jsonl
-  bool progress_bar = true;        // a live bar when stderr is a terminal, log lines otherwise
-  int log_every = 20;              // optimizer steps between plain log lines
+  // Data-parallel training (docs/training.md): this process is one of
+  // communicator->world_size() ranks that train the same plug-in together. batch_size is per
+  // rank: a step's global batch is batch_size x world_size x grad_accum examples, and the run
+  // takes the same steps as one process with batch_size x world_size. Only rank 0 writes to
+  // out_dir. Null: one process.
+  std::shared_ptr<Communicator> communicator;
+  bool progress_bar = true;  // a live bar when stderr is a terminal, log lines otherwise
+  int log_every = 20;        // optimizer steps between plain log lines
+  // Stop as an interruption does (saving out_dir/last, summary.interrupted) once the run has
+  // taken this many optimizer steps in all (counted from its start, across resumes); 0 = never.
+  // For time-sliced jobs, and for tests of resumption.
+  int64_t stop_at_step = 0;
 };
 
 // A labelled split: questions and their gold outputs, paired by id.

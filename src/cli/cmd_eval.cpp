@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli/cli_common.h"
+#include "cli/cli_distributed.h"
 #include "cli/cli_plugin.h"
 #include "cli/commands.h"
 #include "pplug/error.h"
@@ -20,8 +21,11 @@ struct EvalArgs {
   bool no_progress = false, free_generation = false;
 };
 
-void run_eval(const EvalArgs& a) {
+void run_eval(const EvalArgs& a, const DistributedArgs& d) {
+  launch_workers_if_asked(d);
   set_threads(a.threads);
+  const auto comm = join_group_from_env(d);
+  const bool rank0 = comm == nullptr || comm->rank() == 0;
   const lamp::Task task = lamp::parse_task(a.task);
   EvalOptions o;
   o.method = parse_eval_method(a.method);
@@ -50,7 +54,12 @@ void run_eval(const EvalArgs& a) {
     o.answer_prefix = plug->config().answer_prefix;
     o.max_input_tokens = plug->config().max_input_tokens;
   }
-  const auto preds = predict(llm, plug.get(), task, questions, o);
+  if (comm != nullptr) {
+    comm->check_same("model (fingerprint)", llm.model->fingerprint());
+    comm->check_same("plug-in (fingerprint)", plug ? plug->fingerprint() : "none");
+  }
+  const auto preds = predict_sharded(comm.get(), llm, plug.get(), task, questions, o);
+  if (!rank0) return;  // rank 0 writes and scores the merged predictions
   lamp::write_outputs(a.preds_out, task, preds);
   if (!a.outputs.empty()) {
     const auto golds = lamp::read_outputs(a.outputs);
@@ -66,6 +75,7 @@ void run_eval(const EvalArgs& a) {
 
 void register_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
+  auto d = std::make_shared<DistributedArgs>();
   auto* cmd = app.add_subcommand("eval", "Predict (and score) LaMP-format questions");
   add_llm_options(cmd, a->model, a->tokenizer, a->encoder);
   cmd->add_option("--task", a->task, "LaMP task, e.g. LaMP_2")->required();
@@ -89,7 +99,8 @@ void register_eval(CLI::App& app) {
   cmd->add_flag("--no-progress", a->no_progress, "No progress bar");
   cmd->add_flag("--free-generation", a->free_generation,
                 "Classification/rating: generate freely instead of choosing among the labels");
-  cmd->callback([a] { run_eval(*a); });
+  add_distributed_options(cmd, *d);
+  cmd->callback([a, d] { run_eval(*a, *d); });
 }
 
 }  // namespace pplug::cli

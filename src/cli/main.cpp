@@ -7,6 +7,7 @@
 #include <new>
 #include <string>
 
+#include "cli/cli_distributed.h"
 #include "cli/commands.h"
 #include "pplug/error.h"
 #include "util/compute_threads.h"
@@ -29,6 +30,7 @@ constexpr const char* kMemoryHint =
 
 extern "C" __attribute__((visibility("default"))) int pplug_cli_main(int argc, char** argv) {
   pplug::detail::keep_freed_tensor_memory();
+  pplug::cli::set_command_line(argc, argv);
   CLI::App app{"pplug: personalize a frozen LLM with Persona-Plug"};
   app.require_subcommand(1);
   pplug::cli::register_tokenize(app);
@@ -49,6 +51,8 @@ extern "C" __attribute__((visibility("default"))) int pplug_cli_main(int argc, c
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const pplug::cli::ExitWith& done) {
+    return done.code;
   } catch (const pplug::Error& e) {
     std::cerr << "pplug: error: " << e.what() << "\n";
     return 1;

@@ -155,6 +155,10 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
   cmd->add_flag("--eos", a.eos, "Targets end with EOS (the default for other models)")
       ->excludes(no_eos);
   cmd->add_option("--resume", a.resume, "Continue from OUT/last of an interrupted run");
+  cmd->add_option("--stop-at-step", a.options.stop_at_step,
+                  "Stop like Ctrl-C (saving OUT/last) once the run has taken this many optimizer "
+                  "steps in all; resume later with --resume")
+      ->check(int_in(1, int64_t{1} << 40));
   cmd->add_flag(
       "--no-progress", [&a](int64_t) { a.options.progress_bar = false; },
       "Plain log lines instead of a progress bar");

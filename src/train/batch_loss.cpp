@@ -69,6 +69,7 @@ FrozenPrefixes::FrozenPrefixes(const PersonaPlug& plug, const TrainData& data, s
   for (const auto& ex : data.examples) last_query = std::max(last_query, ex.query);
   std::vector<const TrainExample*> first_of(static_cast<size_t>(last_query + 1), nullptr);
   for (const auto& ex : data.examples) {
+    if (!ex.local) continue;  // another rank's question
     auto& first = first_of[static_cast<size_t>(ex.query)];
     if (first == nullptr) {
       first = &ex;
@@ -150,7 +151,7 @@ KVCache FrozenPrefixes::batch_cache(const std::vector<const TrainExample*>& batc
 
 torch::Tensor batch_loss(const PersonaPlug& plug, PluginModuleImpl& module, const TrainData& data,
                          const FrozenPrefixes& prefixes,
-                         const std::vector<const TrainExample*>& batch) {
+                         const std::vector<const TrainExample*>& batch, int64_t target_tokens) {
   const LlamaModel& llm = *plug.llm().model;
   const auto B = static_cast<int64_t>(batch.size());
   const int64_t d = llm.hidden_size();
@@ -184,8 +185,11 @@ torch::Tensor batch_loss(const PersonaPlug& plug, PluginModuleImpl& module, cons
   }
   KVCache cache = prefixes.batch_cache(batch, longest);
   auto logits = llm.forward(at::stack(rows), mask, &cache).logits;  // (B, L, V)
-  return at::cross_entropy_loss(logits.view({-1, logits.size(-1)}), labels.view({-1}), {},
-                                at::Reduction::Mean, -100);
+  const auto summed = at::cross_entropy_loss(logits.view({-1, logits.size(-1)}), labels.view({-1}),
+                                             {}, at::Reduction::Sum, -100);
+  int64_t own_tokens = 0;
+  for (const auto* ex : batch) own_tokens += static_cast<int64_t>(ex->target.size());
+  return summed / static_cast<double>(target_tokens > 0 ? target_tokens : own_tokens);
 }
 
 }  // namespace pplug::detail

@@ -48,9 +48,11 @@ class FrozenPrefixes {
 torch::Tensor soft_tokens(PluginModuleImpl& module, const TrainData& data,
                           const std::vector<const TrainExample*>& batch);
 
-// Mean cross-entropy over the target tokens of a micro-batch.
+// The cross-entropy summed over the target tokens of `batch`, divided by `target_tokens`: the
+// target tokens of the whole global micro-batch when `batch` is one rank's part of it (so that
+// the ranks' gradients add up to the one-process gradient), 0 = those of `batch` (its mean).
 torch::Tensor batch_loss(const PersonaPlug& plug, PluginModuleImpl& module, const TrainData& data,
                          const FrozenPrefixes& prefixes,
-                         const std::vector<const TrainExample*>& batch);
+                         const std::vector<const TrainExample*>& batch, int64_t target_tokens = 0);
 
 }  // namespace pplug::detail

@@ -13,7 +13,7 @@
 namespace pplug::detail {
 
 TrainData prepare_train_data(const PersonaPlug& plug, const LabelledSplit& split,
-                             const TrainOptions& options) {
+                             const TrainOptions& options, const Shard& shard) {
   if (split.questions.empty()) throw InvalidArgument("training set is empty");
   std::unordered_map<std::string, const lamp::Output*> gold_by_id;
   for (const auto& g : split.golds) gold_by_id.emplace(g.id, &g);
@@ -36,21 +36,30 @@ TrainData prepare_train_data(const PersonaPlug& plug, const LabelledSplit& split
   // Distinct history texts are encoded once, however many questions share them.
   std::unordered_map<std::string, int64_t> text_row;
   std::vector<std::string> texts, inputs;
+  std::vector<int64_t> input_rows;  // the question of each entry of `inputs`
   TrainData data;
   for (size_t qi = 0; qi < split.questions.size(); ++qi) {
     const auto& q = split.questions[qi];
     TrainExample ex;
     ex.query = static_cast<int64_t>(qi);
+    ex.local = shard.owns(qi);
     const size_t first =
         q.profile.size() > static_cast<size_t>(max_history) ? q.profile.size() - max_history : 0;
     for (size_t i = first; i < q.profile.size(); ++i) {
+      if (!ex.local) {
+        ex.items.push_back(-1);  // only the count matters here: the copies' drop draws use it
+        continue;
+      }
       const std::string text = plug.item_text(q.profile[i]);
       const auto [it, inserted] = text_row.emplace(text, static_cast<int64_t>(texts.size()));
       if (inserted) texts.push_back(text);
       ex.items.push_back(it->second);
     }
-    inputs.push_back(q.input);
-    ex.prompt = plug.prompt_ids(q.input);
+    if (ex.local) {
+      inputs.push_back(q.input);
+      input_rows.push_back(ex.query);
+      ex.prompt = plug.prompt_ids(q.input);
+    }
     ex.target = tok.encode(gold_by_id.at(q.id)->output);
     const bool eos = plug.config().end_with_eos;
     const int room = std::max(1, options.max_target_tokens - (eos ? 1 : 0));
@@ -70,10 +79,21 @@ TrainData prepare_train_data(const PersonaPlug& plug, const LabelledSplit& split
     data.item_vectors = std::move(encoded.values);
     data.item_keys = std::move(encoded.keys);
   }
+  const auto questions = static_cast<int64_t>(split.questions.size());
   if (plug.train_module().input_encoder_copy()) {
-    for (const auto& input : inputs) data.query_texts.push_back(plug.query_text(input));
-  } else {
+    data.query_texts.resize(static_cast<size_t>(questions));
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      data.query_texts[static_cast<size_t>(input_rows[i])] = plug.query_text(inputs[i]);
+    }
+  } else if (static_cast<int64_t>(inputs.size()) == questions) {
     data.query_vectors = plug.query_vectors(inputs);  // frozen too: computed once per question
+  } else {
+    // Other ranks' rows stay zero and are never read.
+    data.query_vectors = at::zeros({questions, plug.encoder().dim()});
+    if (!inputs.empty()) {
+      data.query_vectors.index_copy_(0, at::tensor(input_rows, at::kLong),
+                                     plug.query_vectors(inputs));
+    }
   }
 
   // History dropout (reference code): extra copies with a random 1..50% of the items removed.

@@ -12,9 +12,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "models/tensor_checks.h"
 #include "plug/plugin_module.h"
+#include "pplug/distributed.h"
 #include "pplug/error.h"
 #include "pplug/safetensors.h"
 #include "pplug/trainer.h"
@@ -24,6 +26,7 @@
 #include "train/train_data.h"
 #include "util/compute_threads.h"
 #include "util/file_io.h"
+#include "util/hash.h"
 #include "util/log.h"
 
 namespace pplug {
@@ -148,6 +151,48 @@ void save_resumable(const PersonaPlug& plug, torch::optim::AdamW& optimizer, con
   fs::remove_all(old, ec);
 }
 
+// What every rank must agree on before a data-parallel run starts: the questions, their golds
+// and the order they come in.
+std::string split_digest(const LabelledSplit& split) {
+  detail::Hasher h;
+  for (const auto& q : split.questions) {
+    h.text(q.id);
+    h.text(q.input);
+    h.u64(q.profile.size());
+  }
+  for (const auto& g : split.golds) {
+    h.text(g.id);
+    h.text(g.output);
+  }
+  return h.hex();
+}
+
+// Sums every rank's gradients (undefined ones count as zero) and the `extra` numbers (loss,
+// stop flag) in one allreduce.
+void allreduce_step(Communicator& comm, const std::vector<torch::Tensor>& params,
+                    std::vector<double>& extra) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : params) {
+    parts.push_back(p.grad().defined() ? p.grad().reshape({-1}) : at::zeros({p.numel()}));
+  }
+  parts.push_back(at::tensor(extra, at::kDouble).to(at::kFloat));
+  auto flat = at::cat(parts);
+  comm.allreduce_sum(flat);
+  int64_t at = 0;
+  torch::NoGradGuard no_grad;
+  for (const auto& p : params) {
+    auto summed = flat.narrow(0, at, p.numel()).view(p.sizes());
+    if (p.grad().defined()) {
+      p.mutable_grad().copy_(summed);
+    } else {
+      p.mutable_grad() = summed.clone();
+    }
+    at += p.numel();
+  }
+  for (size_t i = 0; i < extra.size(); ++i)
+    extra[i] = flat[at + static_cast<int64_t>(i)].item<double>();
+}
+
 }  // namespace
 
 void request_training_stop() { g_stop.store(true); }
@@ -170,10 +215,19 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
                             " must be a finite number >= 0, got " + std::to_string(value));
     }
   }
-  prepare_out_dir(o.out_dir, !resume_dir.empty());
+  Communicator* comm = o.communicator.get();
+  const int rank = comm != nullptr ? comm->rank() : 0;
+  const int world = comm != nullptr ? comm->world_size() : 1;
+  const bool writer = rank == 0;  // the one rank that writes out_dir
+  if (writer) {
+    prepare_out_dir(o.out_dir, !resume_dir.empty());
+  } else if (o.out_dir.empty()) {
+    throw InvalidArgument("training needs an output folder");
+  }
   g_stop.store(false);
   detail::keep_freed_tensor_memory();
-  const auto data = detail::prepare_train_data(plug, train, o);
+  if (comm != nullptr) comm->check_same("training data (questions and golds)", split_digest(train));
+  const auto data = detail::prepare_train_data(plug, train, o, detail::Shard{rank, world});
   auto& module = plug.train_module();
   module.train();
   std::vector<torch::Tensor> params;
@@ -183,12 +237,14 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
   torch::optim::AdamW optimizer(params,
                                 torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
   const size_t n = data.examples.size();
-  const int64_t per_step = static_cast<int64_t>(o.batch_size) * o.grad_accum;
+  // The global micro-batch: every rank's batch_size examples together.
+  const int64_t global_batch = static_cast<int64_t>(o.batch_size) * world;
+  const int64_t per_step = global_batch * o.grad_accum;
   const int64_t steps_per_epoch = (static_cast<int64_t>(n) + per_step - 1) / per_step;
   const int64_t total_steps = steps_per_epoch * o.epochs;
   const json run = {{"examples", n},
                     {"epochs", o.epochs},
-                    {"batch_size", o.batch_size},
+                    {"batch_size", global_batch},
                     {"grad_accum", o.grad_accum},
                     {"seed", o.seed},
                     {"lr", o.lr},
@@ -216,20 +272,36 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
     best_dev = state.at("best_dev").get<double>();
     PPLUG_LOG_INFO("resuming at epoch {} step {}", start_epoch + 1, global_step);
   }
-  detail::write_file_atomic((fs::path(o.out_dir) / kRunMarker).string(), run.dump(2) + "\n");
+  if (comm != nullptr) {
+    // Every rank starts from rank 0's weights (the same seed gives the same ones; a resume
+    // reads the same files): checked, then made bit-identical.
+    comm->check_same("training run (examples, batch, epochs, seed, lr)", run.dump());
+    comm->check_same("resume point",
+                     resume_dir.empty() ? "fresh start" : "step " + std::to_string(global_step));
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> values;
+    for (auto& p : module.parameters()) values.push_back(p.detach());
+    comm->broadcast(values, 0);
+  }
   // Appended to (a resumed run keeps the earlier lines) and flushed line by line, so a killed
   // run loses no line it wrote.
-  const std::string metrics_path = (fs::path(o.out_dir) / "metrics.jsonl").string();
-  std::ofstream metrics(metrics_path, std::ios::app);
-  if (!metrics) throw Error(metrics_path + ": cannot open for appending");
+  std::ofstream metrics;
+  if (writer) {
+    detail::write_file_atomic((fs::path(o.out_dir) / kRunMarker).string(), run.dump(2) + "\n");
+    const std::string metrics_path = (fs::path(o.out_dir) / "metrics.jsonl").string();
+    metrics.open(metrics_path, std::ios::app);
+    if (!metrics) throw Error(metrics_path + ": cannot open for appending");
+  }
   auto log_metrics = [&](const json& line) {
+    if (!writer) return;
     metrics << line.dump() << "\n";
     metrics.flush();
   };
   if (!resume_dir.empty()) log_metrics({{"resumed_at_step", global_step}, {"from", resume_dir}});
 
   TrainSummary summary;
-  detail::Progress progress(total_steps, o.progress_bar, o.log_every);
+  detail::Progress progress(total_steps, o.progress_bar && writer,
+                            writer ? o.log_every : std::numeric_limits<int>::max());
   // A run that goes non-finite stops before it can write a checkpoint: last/ and best/ keep
   // the last good state.
   auto diverged = [&](const std::string& what, int epoch, int64_t step) {
@@ -271,16 +343,30 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
       optimizer.zero_grad();
       double step_loss = 0.0;
       for (int a = 0; a < o.grad_accum; ++a) {
+        // This rank's examples of the global micro-batch; the loss is normalized by the target
+        // tokens of all of it, so the ranks' gradients sum to the one-process gradient.
         std::vector<const detail::TrainExample*> batch;
-        for (int64_t k = 0; k < o.batch_size; ++k) {
-          const int64_t pos = (s * o.grad_accum + a) * o.batch_size + k;
-          if (pos < static_cast<int64_t>(n)) batch.push_back(&data.examples[order[pos]]);
+        int64_t target_tokens = 0;
+        for (int64_t k = 0; k < global_batch; ++k) {
+          const int64_t pos = (s * o.grad_accum + a) * global_batch + k;
+          if (pos >= static_cast<int64_t>(n)) break;
+          const auto& ex = data.examples[order[pos]];
+          target_tokens += static_cast<int64_t>(ex.target.size());
+          ++examples_seen;
+          if (ex.local) batch.push_back(&ex);
         }
         if (batch.empty()) continue;
-        auto loss = detail::batch_loss(plug, module, data, prefixes, batch) / o.grad_accum;
+        auto loss =
+            detail::batch_loss(plug, module, data, prefixes, batch, target_tokens) / o.grad_accum;
         loss.backward();
         step_loss += loss.item<double>();
-        examples_seen += static_cast<int64_t>(batch.size());
+      }
+      if (comm != nullptr) {
+        // One allreduce per step: the gradients, the loss and whether any rank was told to stop.
+        std::vector<double> extra = {step_loss, g_stop.load() ? 1.0 : 0.0};
+        allreduce_step(*comm, params, extra);
+        step_loss = extra[0];
+        if (extra[1] > 0) g_stop.store(true);
       }
       if (!std::isfinite(step_loss)) {
         throw diverged("the loss is " + std::to_string(step_loss), epoch, global_step + 1);
@@ -312,12 +398,12 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
                    {"grad_norm", grad_norm},
                    {"examples_per_s", eps}});
       progress.update(global_step, epoch + 1, step_loss, eps);
-      if (g_stop.load()) {
+      if (g_stop.load() || (o.stop_at_step > 0 && global_step >= o.stop_at_step)) {
         progress.finish();
         require_finite_weights(epoch);
-        save_resumable(plug, optimizer, o.out_dir, state_json(epoch, s + 1));
+        if (writer) save_resumable(plug, optimizer, o.out_dir, state_json(epoch, s + 1));
         plug.refresh_fingerprint();
-        PPLUG_LOG_WARN("interrupted: resumable state saved in {}/last", o.out_dir);
+        if (writer) PPLUG_LOG_WARN("interrupted: resumable state saved in {}/last", o.out_dir);
         summary.interrupted = true;
         summary.steps = global_step;
         return summary;
@@ -336,14 +422,14 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
         best_dev = value;
         have_best = true;
         require_finite_weights(epoch);
-        plug.save((fs::path(o.out_dir) / "best").string());
+        if (writer) plug.save((fs::path(o.out_dir) / "best").string());
       }
-    } else {
+    } else if (writer) {
       plug.save((fs::path(o.out_dir) / "best").string());
     }
     module.train();
     require_finite_weights(epoch);
-    save_resumable(plug, optimizer, o.out_dir, state_json(epoch + 1, 0));
+    if (writer) save_resumable(plug, optimizer, o.out_dir, state_json(epoch + 1, 0));
   }
   progress.finish();
   module.eval();
