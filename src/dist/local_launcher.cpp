@@ -2,7 +2,6 @@
 #include "pplug/local_launcher.h"
 
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -11,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <csignal>
 #include <cstring>
 #include <thread>
 
@@ -60,7 +60,7 @@ std::string running_executable() {
   char path[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
   if (n <= 0) throw Error("run_local_workers: cannot resolve /proc/self/exe");
-  return std::string(path, static_cast<size_t>(n));
+  return {path, static_cast<size_t>(n)};
 }
 
 bool is_launcher_variable(const std::string& entry, bool sets_threads) {
@@ -98,7 +98,7 @@ ExecImage worker_image(const std::vector<std::string>& argv, int rank, int nproc
   image.env.push_back("LOCAL_RANK=" + std::to_string(rank));
   image.env.push_back("WORLD_SIZE=" + std::to_string(nproc));
   image.env.push_back("LOCAL_WORLD_SIZE=" + std::to_string(nproc));
-  image.env.push_back("MASTER_ADDR=127.0.0.1");
+  image.env.emplace_back("MASTER_ADDR=127.0.0.1");
   image.env.push_back("MASTER_PORT=" + std::to_string(port));
   if (threads > 0) image.env.push_back("OMP_NUM_THREADS=" + std::to_string(threads));
   return image;

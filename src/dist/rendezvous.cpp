@@ -59,6 +59,7 @@ c10::intrusive_ptr<c10d::Store> open_store(const DistributedConfig& config,
 std::vector<std::string> join_group(c10d::Store& store, const DistributedConfig& config,
                                     Clock::time_point deadline) {
   std::vector<std::string> keys;
+  keys.reserve(static_cast<size_t>(config.world_size));
   for (int r = 0; r < config.world_size; ++r) keys.push_back(joined_key(r));
   const std::string identity = this_process_identity();
   try {
