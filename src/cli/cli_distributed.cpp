@@ -30,6 +30,9 @@ void add_distributed_options(CLI::App* cmd, DistributedArgs& a) {
                   "Seconds a rank waits for the others (start-up, each exchange) before failing")
       ->capture_default_str()
       ->check(int_in(1, 24 * 3600));
+  cmd->add_option("--dist-file-store", a.file_store,
+                  "Rendezvous through this file (on a file system every rank shares; a fresh "
+                  "path per run) instead of a TCP store on MASTER_ADDR:MASTER_PORT");
 }
 
 std::vector<std::string> without_option(const std::vector<std::string>& args,
@@ -60,6 +63,7 @@ std::shared_ptr<Communicator> join_group_from_env(const DistributedArgs& a) {
   DistributedConfig config = distributed_config_from_env();
   if (config.world_size <= 1) return nullptr;
   config.timeout = std::chrono::seconds(a.timeout_s);
+  config.file_store = a.file_store;
   return std::make_shared<Communicator>(config);
 }
 

@@ -26,9 +26,10 @@ void set_command_line(int argc, char** argv);
 struct DistributedArgs {
   int nproc = 1;
   int timeout_s = 300;
+  std::string file_store;  // rendezvous through this file instead of rank 0's TCP store
 };
 
-// Registers --nproc and --dist-timeout on `cmd`.
+// Registers --nproc, --dist-timeout and --dist-file-store on `cmd`.
 void add_distributed_options(CLI::App* cmd, DistributedArgs& a);
 
 // With --nproc N > 1: runs the N workers and throws ExitWith their result. Otherwise returns.

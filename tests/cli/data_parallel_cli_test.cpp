@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -184,6 +185,26 @@ TEST_F(DataParallelCliTest, BadLaunchesFailWithAMessage) {
                          dir_ + "/alone_run", "", env);
   EXPECT_NE(alone.rc, 0);
   EXPECT_NE(alone.err.find("rank 1"), std::string::npos) << alone.err;
+  // Two ranks started by hand with different seeds: refused at start on both, naming the value.
+  const std::string port = std::to_string(29000 + ((::getpid() + 500) % 1000));
+  const std::string args = "train --model " + quote(model_) + " --task LaMP_3 --train-questions " +
+                           quote(dir_ + "/data/train_questions.json") + " --train-outputs " +
+                           quote(dir_ + "/data/train_outputs.json") +
+                           " --dist-timeout 20 --threads 1 --no-progress --out " +
+                           quote(dir_ + "/mixed");
+  const std::string rank = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port + " WORLD_SIZE=2 RANK=";
+  const std::string both = "(" + rank + "1 " + PPLUG_CLI + " " + args + " --seed 2 > " +
+                           quote(dir_ + "/mixed1.out") + " 2>&1 &) ; " + rank + "0 " + PPLUG_CLI +
+                           " " + args + " --seed 1 > " + quote(dir_ + "/mixed0.out") + " 2>&1";
+  EXPECT_NE(std::system(both.c_str()), 0);
+  const std::string mixed = testing::slurp(dir_ + "/mixed0.out");
+  EXPECT_NE(mixed.find("differs across ranks"), std::string::npos) << mixed;
+  EXPECT_NE(mixed.find("\"seed\":2"), std::string::npos) << mixed;
+  // A file store instead of rank 0's TCP store.
+  const CliRun filed = train(
+      "filed", "--batch-size 2 --nproc 2 --dist-file-store " + quote(dir_ + "/store_file"), 1);
+  EXPECT_EQ(filed.rc, 0) << filed.err;
+
   // --nproc inside a worker, and a non-numeric WORLD_SIZE.
   const CliRun nested = testing::run_pplug(
       "eval --model " + quote(model_) + " --task LaMP_3 --questions x --preds-out y --nproc 2",
