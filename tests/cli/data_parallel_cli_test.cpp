@@ -3,7 +3,6 @@
 // across world sizes; sharded eval writes the one-process predictions byte for byte; a bad
 // launch fails with a clear message. Real stories260K, a few synthetic users.
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "pplug/local_launcher.h"
 #include "pplug/safetensors.h"
 #include "support/cli_run.h"
 #include "support/test_models.h"
@@ -175,8 +175,9 @@ TEST_F(DataParallelCliTest, ShardedEvalWritesTheOneProcessPredictions) {
 
 TEST_F(DataParallelCliTest, BadLaunchesFailWithAMessage) {
   // A worker started by hand whose peer never comes: fails within the timeout, naming rank 1.
-  const std::string env = "RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
-                          std::to_string(29000 + (::getpid() % 1000)) + " ";
+  const std::string env =
+      "RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(pick_free_port()) +
+      " ";
   const CliRun alone =
       testing::run_pplug("train --model " + quote(model_) + " --task LaMP_3 --train-questions " +
                              quote(dir_ + "/data/train_questions.json") + " --train-outputs " +
@@ -186,7 +187,7 @@ TEST_F(DataParallelCliTest, BadLaunchesFailWithAMessage) {
   EXPECT_NE(alone.rc, 0);
   EXPECT_NE(alone.err.find("rank 1"), std::string::npos) << alone.err;
   // Two ranks started by hand with different seeds: refused at start on both, naming the value.
-  const std::string port = std::to_string(29000 + ((::getpid() + 500) % 1000));
+  const std::string port = std::to_string(pick_free_port());
   const std::string args = "train --model " + quote(model_) + " --task LaMP_3 --train-questions " +
                            quote(dir_ + "/data/train_questions.json") + " --train-outputs " +
                            quote(dir_ + "/data/train_outputs.json") +
