@@ -404,6 +404,9 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
         if (writer) save_resumable(plug, optimizer, o.out_dir, state_json(epoch, s + 1));
         plug.refresh_fingerprint();
         if (writer) PPLUG_LOG_WARN("interrupted: resumable state saved in {}/last", o.out_dir);
+        // No rank leaves before rank 0 has saved: a rank that exits (with an error, as an
+        // interrupted run does) makes a launcher stop the others.
+        if (comm != nullptr) comm->barrier();
         summary.interrupted = true;
         summary.steps = global_step;
         return summary;
