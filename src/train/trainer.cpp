@@ -361,12 +361,16 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
         loss.backward();
         step_loss += loss.item<double>();
       }
+      // Whether to stop after this step. With several ranks only the value agreed in the
+      // allreduce counts: a signal that lands after it is seen by this rank alone, and acting on
+      // it would leave the others waiting in the next step's allreduce. It is carried next step.
+      bool stop_requested = g_stop.load();
       if (comm != nullptr) {
         // One allreduce per step: the gradients, the loss and whether any rank was told to stop.
-        std::vector<double> extra = {step_loss, g_stop.load() ? 1.0 : 0.0};
+        std::vector<double> extra = {step_loss, stop_requested ? 1.0 : 0.0};
         allreduce_step(*comm, params, extra);
         step_loss = extra[0];
-        if (extra[1] > 0) g_stop.store(true);
+        stop_requested = extra[1] > 0;
       }
       if (!std::isfinite(step_loss)) {
         throw diverged("the loss is " + std::to_string(step_loss), epoch, global_step + 1);
@@ -398,7 +402,7 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
                    {"grad_norm", grad_norm},
                    {"examples_per_s", eps}});
       progress.update(global_step, epoch + 1, step_loss, eps);
-      if (g_stop.load() || (o.stop_at_step > 0 && global_step >= o.stop_at_step)) {
+      if (stop_requested || (o.stop_at_step > 0 && global_step >= o.stop_at_step)) {
         progress.finish();
         require_finite_weights(epoch);
         if (writer) save_resumable(plug, optimizer, o.out_dir, state_json(epoch, s + 1));

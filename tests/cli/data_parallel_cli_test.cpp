@@ -153,6 +153,44 @@ TEST_F(DataParallelCliTest, ARunResumesAcrossWorldSizes) {
   EXPECT_NE(refused.err.find("other data or options"), std::string::npos) << refused.err;
 }
 
+// Ctrl-C reaching one worker only (here rank 1, found as the launcher's last child): the stop
+// travels in the next step's allreduce, every rank stops at the same step, rank 0 writes one
+// resumable checkpoint, and the run resumes from it.
+TEST_F(DataParallelCliTest, CtrlCOnOneRankStopsAllWithOneCheckpoint) {
+  const std::string data = dir_ + "/data/";
+  const std::string out = dir_ + "/ctrl_c";
+  const std::string args = "train --model " + quote(model_) + " --task LaMP_3 --train-questions " +
+                           quote(data + "train_questions.json") + " --train-outputs " +
+                           quote(data + "train_outputs.json") +
+                           " --epochs 400 --batch-size 2 --threads 1 --no-progress --out " +
+                           quote(out);
+  // Waits (at most 60 s) for a step in metrics.jsonl, then interrupts rank 1 alone (the
+  // launcher's last child; the launcher itself if /proc cannot say).
+  const std::string script =
+      std::string(PPLUG_CLI) + " " + args + " --nproc 2 > " + quote(out + ".out") + " 2> " +
+      quote(out + ".err") + " & pid=$!; for i in $(seq 600); do grep -q '\"step\"' " +
+      quote(out + "/metrics.jsonl") + " 2>/dev/null && break; sleep 0.1; done; " +
+      "child=$(cat /proc/$pid/task/*/children | tr ' ' '\\n' | grep . | tail -n 1); "
+      "kill -INT ${child:-$pid}; wait $pid; echo $? > " +
+      quote(out + ".rc");
+  std::ofstream(out + ".sh") << script << "\n";
+  ASSERT_EQ(std::system(("bash " + quote(out + ".sh")).c_str()), 0);
+  const std::string err = testing::slurp(out + ".err");
+  EXPECT_NE(std::stoi(testing::slurp(out + ".rc")), 0) << err;
+  EXPECT_NE(err.find("interrupted: resumable state saved"), std::string::npos) << err;
+  std::ifstream state_file(out + "/last/state.json");
+  ASSERT_TRUE(state_file) << err;
+  const auto state = nlohmann::json::parse(state_file);
+  const int64_t stopped_at = state["global_step"];
+  EXPECT_GT(stopped_at, 0);
+  // Both ranks resume from it and take two more steps.
+  const CliRun resumed = run(args + " --nproc 2 --resume " + quote(out + "/last") +
+                             " --stop-at-step " + std::to_string(stopped_at + 2));
+  ASSERT_EQ(resumed.rc, 0) << resumed.err;
+  const auto summary = nlohmann::json::parse(resumed.out.substr(resumed.out.rfind('{')));
+  EXPECT_EQ(summary["steps"], stopped_at + 2);
+}
+
 TEST_F(DataParallelCliTest, ShardedEvalWritesTheOneProcessPredictions) {
   const CliRun t = train("eval_plugin", "--batch-size 4", 1);
   ASSERT_EQ(t.rc, 0) << t.err;
