@@ -64,6 +64,10 @@ void dump(const CLI::App& app, cli::TrainArgs& a) {
   fs::create_directories(out);
   fs::remove(out / "dump.json");  // a dump without it is incomplete
 
+  if (!llm.model) {
+    throw InvalidArgument("train_dump: " + a.model +
+                          " is not a decoder-only model (the PyTorch reference is Llama's)");
+  }
   require_plain_llama(llm.model->config());
   save_safetensors((out / "llm.safetensors").string(), llm.model->named_weights());
   save_llama_config(llm.model->config(), (out / "config.json").string());  // HF's names

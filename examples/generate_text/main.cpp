@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const pplug::LoadedModel loaded = pplug::load_model(argv[1]);
-  pplug::Generator generator(loaded.model, loaded.tokenizer);
+  pplug::Generator generator(pplug::language_model_of(loaded), loaded.tokenizer);
   pplug::GenerationOptions options;
   options.max_new_tokens = 48;
   options.on_text = [](size_t, const std::string& text) {

@@ -1,5 +1,6 @@
-// Text generation with a LlamaModel: greedy, sampling (temperature, top-k, top-p) and beam
-// search, over token prompts or over prefix embeddings (how soft tokens are generated from).
+// Text generation with any LanguageModel (decoder-only or encoder-decoder): greedy, sampling
+// (temperature, top-k, top-p) and beam search, stop strings and streaming, over token prompts or
+// over prompt embeddings (how soft tokens are generated from).
 #pragma once
 
 #include <torch/types.h>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "pplug/language_model.h"
 #include "pplug/llama_model.h"
 #include "pplug/tokenizer.h"
 
@@ -49,40 +51,19 @@ struct GenerationResult {
   double log_prob = 0.0;  // sum of log-probabilities of generated_ids under the model
 };
 
-// A prompt given as embeddings: `embeds` (T, d) is fed as is; `anchor_id`, when >= 0, is the
-// token that precedes the continuation (used so the first generated word keeps its leading space
-// when decoded).
-struct EmbeddedPrompt {
-  torch::Tensor embeds;  // (T, d)
-  int anchor_id = -1;
-};
-
-// The end of a prompt that depends on how the model read its beginning. The prompts given to
-// generate_embedded() / score_candidates() are then heads: each head runs through the model
-// first, `make` turns the final hidden states of the heads into their tails, and the tails are
-// fed right after them, into the same cache, before generation starts. One forward pass serves
-// both the reading and the prompt (Persona-Plug's prompt-read query uses it).
-struct PromptTail {
-  int64_t length = 0;  // positions every tail adds (the same for all prompts, >= 1)
-  // hidden: (R, T, d) final normed hidden states of the heads of prompts `rows` (indices into
-  // the prompts given), left-padded; mask: (R, T) int64, 1 = real position. Returns the tails
-  // (R, length, d), any float dtype.
-  std::function<torch::Tensor(const torch::Tensor& hidden, const torch::Tensor& mask,
-                              const std::vector<size_t>& rows)>
-      make;
-};
-
 // Thread safety: a Generator holds only shared immutable state; generate() may run on several
 // threads at once.
 class Generator {
  public:
+  Generator(std::shared_ptr<const LanguageModel> model, std::shared_ptr<const Tokenizer> tokenizer);
   Generator(std::shared_ptr<const LlamaModel> model, std::shared_ptr<const Tokenizer> tokenizer);
 
-  // Tokenizes each prompt with BOS and generates; the prompts run as one left-padded batch.
+  // Tokenizes each prompt, framed as the model wants it (BOS first for decoder-only models,
+  // </s> last for T5), and generates; the prompts run as one batch.
   std::vector<GenerationResult> generate(const std::vector<std::string>& prompts,
                                          const GenerationOptions& options) const;
   GenerationResult generate(const std::string& prompt, const GenerationOptions& options) const;
-  // Prompts given as token ids (include BOS yourself).
+  // Prompts given as token ids, fed as given (include BOS, or T5's </s>, yourself).
   std::vector<GenerationResult> generate_ids(const std::vector<std::vector<int>>& prompts,
                                              const GenerationOptions& options) const;
   // Prompts given as embeddings (e.g. [BOS][soft tokens][prompt]).
@@ -103,7 +84,7 @@ class Generator {
                                                     const std::vector<std::vector<int>>& candidates,
                                                     const PromptTail& tail) const;
 
-  const LlamaModel& model() const { return *model_; }
+  const LanguageModel& model() const { return *model_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
 
  private:
@@ -115,14 +96,20 @@ class Generator {
                                              const PromptTail* tail) const;
   GenerationResult beam_search(const std::vector<EmbeddedPrompt>& prompts, size_t index,
                                const GenerationOptions& options, const PromptTail* tail) const;
-  // Feeds prompts `rows` (left-padded into one batch) and, when given, their tails into `cache`;
-  // returns the logits of each row's last position (R, V).
-  torch::Tensor prefill(const std::vector<EmbeddedPrompt>& prompts, const std::vector<size_t>& rows,
-                        KVCache& cache, const PromptTail* tail) const;
+  // Starts a session after prompts `rows` with room for `continuation` tokens; the logits that
+  // predict each row's first token (R, V) go to `first`, with ids the tokenizer lacks masked.
+  std::unique_ptr<DecodingSession> start(const std::vector<EmbeddedPrompt>& prompts,
+                                         const std::vector<size_t>& rows, int64_t continuation,
+                                         const PromptTail* tail, torch::Tensor* first) const;
+  // Logits (B, V) of ids the tokenizer has no piece for (HF pads T5's vocabulary to 32128 rows
+  // for 32000 pieces) set to -inf, so they are never generated.
+  torch::Tensor mask_unknown(torch::Tensor logits) const;
+  // The anchor of a prompt's continuation (EmbeddedPrompt::anchor_id; none for encoder-decoders).
+  int anchor(const EmbeddedPrompt& prompt) const;
   // Checks shapes and lengths; `extra` = positions a tail adds.
   void validate_prompts(const std::vector<EmbeddedPrompt>& prompts, int64_t extra) const;
 
-  std::shared_ptr<const LlamaModel> model_;
+  std::shared_ptr<const LanguageModel> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;
 };
 

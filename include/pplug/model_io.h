@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "pplug/language_model.h"
 #include "pplug/llama_config.h"
 #include "pplug/llama_model.h"
 #include "pplug/tokenizer.h"
@@ -37,10 +38,17 @@ struct ModelLoadOptions {
 };
 
 struct LoadedModel {
+  // The decoder-only model; null for an encoder-decoder (T5), which only language_model holds.
   std::shared_ptr<const LlamaModel> model;
   std::shared_ptr<const Tokenizer> tokenizer;  // null when load_tokenizer is false
   std::string weights_path;                    // the file or folder the weights came from
+  // The model behind the architecture-neutral interface (see language_model_of).
+  std::shared_ptr<const LanguageModel> language_model;
 };
+
+// The architecture-neutral view of a loaded model: its language_model, or `model` wrapped when a
+// LoadedModel was assembled by hand from a LlamaModel; null when it holds neither.
+std::shared_ptr<const LanguageModel> language_model_of(const LoadedModel& llm);
 
 // A config plus weights under HF names in the HF layout, before the model is built.
 struct RawModel {
@@ -55,6 +63,9 @@ struct RawModel {
   std::string stored_type;
 };
 
+// Loads any model pplug runs: the Llama family in the forms listed above, and T5
+// encoder-decoders (HF folders with model_type "t5", GGUF files of the t5 architecture; see
+// t5_io.h), whose LoadedModel has no `model` but a language_model.
 LoadedModel load_model(const std::string& path, const ModelLoadOptions& options = {});
 
 // Reads a llama2.c version-0 checkpoint; throws FormatError on a bad header or wrong size.

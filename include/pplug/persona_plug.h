@@ -5,7 +5,9 @@
 //   GenerationResult r = plug.generate(user, input, options);
 //
 // LLM input: [BOS] [I] [P_1..P_np] prompt answer_prefix -> continuation (the reference's
-// placement; PluginConfig::placement can move the soft tokens just before answer_prefix). I is a
+// placement; PluginConfig::placement can move the soft tokens just before answer_prefix). For an
+// encoder-decoder (T5) the same sequence without BOS and with </s> last is the encoder's input,
+// and the decoder generates the continuation. I is a
 // task-level instruction token; P is the input-aware weighted sum of the projected history vectors.
 // Every soft token is scaled to the mean norm of the LLM's token embeddings.
 //
@@ -142,6 +144,8 @@ class PersonaPlug {
 
   const PluginConfig& config() const { return config_; }
   const LoadedModel& llm() const { return llm_; }
+  // The frozen LLM behind the architecture-neutral interface (Llama family or T5).
+  const LanguageModel& language_model() const;
   const SentenceEncoder& encoder() const { return *encoder_; }
   double soft_token_scale() const { return scale_; }
   // Identifies the plug-in weights (user embeddings record it).
@@ -152,7 +156,8 @@ class PersonaPlug {
   detail::PluginModuleImpl& train_module() const;
   // Index in [BOS] + prompt before which the soft tokens go (config().placement).
   int64_t soft_token_offset(size_t prompt_length) const;
-  // Builds the LLM input embeddings (T, d) in the LLM's compute dtype: [BOS][soft][prompt], or
+  // Builds the LLM input embeddings (T, d) in the LLM's compute dtype: [BOS][soft][prompt] (T5:
+  // [soft][prompt][</s>]), or
   // with the soft tokens just before the answer cue (config().placement).
   torch::Tensor build_prefix(const torch::Tensor& soft_tokens,
                              const std::vector<int>& prompt) const;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "pplug/language_model.h"
 #include "pplug/llama_model.h"
 #include "pplug/text_encoder.h"
 #include "pplug/tokenizer.h"
@@ -67,7 +68,7 @@ class SentenceEncoder {
   // When this encoder is `model` itself, its query pooling: the final hidden states the LLM
   // computes anyway can then be pooled into this encoder's query space (PluginConfig::query_source
   // kPrompt).
-  virtual std::optional<LlmEncoderOptions::Pooling> pooling_over(const LlamaModel& model) const {
+  virtual std::optional<LlmEncoderOptions::Pooling> pooling_over(const LanguageModel& model) const {
     (void)model;
     return std::nullopt;
   }
@@ -76,6 +77,12 @@ class SentenceEncoder {
   virtual std::shared_ptr<const BertEncoder> bert() const { return nullptr; }
 };
 
+// The frozen LLM (any architecture: a decoder-only model's final hidden states, an
+// encoder-decoder's encoder output) as the history encoder. Texts are framed as the model frames
+// a prompt (BOS first, T5's </s> last).
+std::shared_ptr<SentenceEncoder> make_llm_encoder(std::shared_ptr<const LanguageModel> model,
+                                                  std::shared_ptr<const Tokenizer> tokenizer,
+                                                  LlmEncoderOptions options = {});
 std::shared_ptr<SentenceEncoder> make_llm_encoder(std::shared_ptr<const LlamaModel> model,
                                                   std::shared_ptr<const Tokenizer> tokenizer,
                                                   LlmEncoderOptions options = {});

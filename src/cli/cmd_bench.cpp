@@ -32,6 +32,11 @@ void run_bench(const BenchArgs& a) {
   auto t0 = Clock::now();
   const auto loaded = load_cli_model(a.model, a.tokenizer, a.dtype, /*need_tokenizer=*/false);
   const double load_s = seconds_since(t0);
+  if (!loaded.model) {
+    throw InvalidArgument("bench: " + a.model +
+                          " is an encoder-decoder (T5); `pplug bench` times decoder-only models "
+                          "only, not yet T5");
+  }
   const LlamaModel& m = *loaded.model;
   const int64_t capacity = a.prompt_tokens + a.new_tokens;
   if (a.prompt_tokens <= 0 || a.new_tokens <= 0 || capacity > m.config().max_position_embeddings) {

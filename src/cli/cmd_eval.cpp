@@ -55,7 +55,7 @@ void run_eval(const EvalArgs& a, const DistributedArgs& d) {
     o.max_input_tokens = plug->config().max_input_tokens;
   }
   if (comm != nullptr) {
-    comm->check_same("model (fingerprint)", llm.model->fingerprint());
+    comm->check_same("model (fingerprint)", language_model_of(llm)->fingerprint());
     comm->check_same("plug-in (fingerprint)", plug ? plug->fingerprint() : "none");
   }
   const auto preds = predict_sharded(comm.get(), llm, plug.get(), task, questions, o);

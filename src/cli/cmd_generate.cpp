@@ -7,10 +7,8 @@
 #include "cli/cli_common.h"
 #include "cli/cli_plugin.h"
 #include "cli/commands.h"
-#include "cli/t5_generate.h"
 #include "pplug/error.h"
 #include "pplug/generation.h"
-#include "pplug/t5_io.h"
 
 namespace pplug::cli {
 namespace {
@@ -38,32 +36,12 @@ UserEmbedding personal_user(const GenerateArgs& a, const PersonaPlug& plug, std:
                         ": give the user as --history FILE or --user FILE");
 }
 
-// T5 encoder-decoders decode greedily only, without a plug-in, until they share the decoder
-// models' interface (issue 11): other options are refused rather than ignored.
-void run_generate_t5(const GenerateArgs& a) {
-  const char* unsupported = !a.plugin.empty()                         ? "--plugin"
-                            : a.gen.num_beams > 1                     ? "--beams"
-                            : a.gen.temperature >= kGreedyTemperature ? "--temperature"
-                            : !a.stop.empty()                         ? "--stop"
-                            : a.stream                                ? "--stream"
-                                                                      : nullptr;
-  if (unsupported != nullptr) {
-    throw InvalidArgument(std::string(unsupported) + ": " + a.model +
-                          " is a T5 model, which generates greedily only yet");
-  }
-  run_t5_generate({a.model, a.tokenizer, a.prompt, a.dtype, a.gen.max_new_tokens, a.print_ids});
-}
-
 void run_generate(const GenerateArgs& a) {
   if (a.prompt.empty() && (a.plugin.empty() || a.id.empty())) {
     // Only a personalized run on a LaMP question (--history with --id) has a default prompt.
     throw CLI::RequiredError("--prompt");
   }
   set_threads(a.threads);
-  if (is_t5_model(a.model)) {
-    run_generate_t5(a);
-    return;
-  }
   const auto loaded = load_cli_model(a.model, a.tokenizer, a.dtype);
   GenerationOptions options = a.gen;
   options.stop_strings = a.stop;
@@ -75,7 +53,7 @@ void run_generate(const GenerateArgs& a) {
   }
   GenerationResult result;
   if (a.plugin.empty()) {
-    Generator generator(loaded.model, loaded.tokenizer);
+    Generator generator(language_model_of(loaded), loaded.tokenizer);
     result = generator.generate(a.prompt, options);
   } else {
     const auto plug = load_cli_plugin(a.plugin, loaded, a.encoder);
@@ -86,7 +64,8 @@ void run_generate(const GenerateArgs& a) {
   if (!a.stream) std::cout << result.text;
   std::cout << "\n";
   if (a.print_ids) {
-    // Personalized runs report [BOS] prompt (the soft tokens have no ids) then the generated ids.
+    // The prompt as fed ([BOS] first, or T5's </s> last; personalized runs leave out the soft
+    // tokens, which have no ids), then the generated ids.
     std::string line;
     for (int id : result.prompt_ids) line += std::to_string(id) + " ";
     for (int id : result.generated_ids) line += std::to_string(id) + " ";

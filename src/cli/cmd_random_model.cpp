@@ -1,4 +1,5 @@
-// pplug random-model: a random-weight Llama of a given shape, for benchmarks without downloads.
+// pplug random-model: a random-weight Llama (or FlanT5-layout T5) of a given shape, for
+// benchmarks without downloads.
 #include <iostream>
 #include <memory>
 
@@ -6,11 +7,34 @@
 #include "cli/commands.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"
+#include "pplug/t5_io.h"
 
 namespace pplug::cli {
 namespace {
 // About 20 billion float32 parameters (80 GB): beyond any model pplug runs.
 constexpr int64_t kMaxRandomParams = 20'000'000'000;
+
+// A FlanT5-layout T5 (gated-GELU, untied head) of the Llama flags' shape: --dim d_model,
+// --hidden d_ff, --layers blocks per stack, --heads heads of --head-dim (or dim / heads).
+T5Config t5_shape(const LlamaConfig& c, const Tokenizer* tokenizer) {
+  T5Config t;
+  t.d_model = c.hidden_size;
+  t.d_ff = c.intermediate_size;
+  t.num_layers = c.num_hidden_layers;
+  t.num_decoder_layers = c.num_hidden_layers;
+  t.num_heads = c.num_attention_heads;
+  t.d_kv = c.explicit_head_dim > 0 ? c.explicit_head_dim : c.hidden_size / c.num_attention_heads;
+  t.vocab_size = c.vocab_size;
+  t.feed_forward_proj = "gated-gelu";
+  t.tie_word_embeddings = false;
+  if (tokenizer != nullptr && tokenizer->eos_id() >= 0) t.eos_token_id = tokenizer->eos_id();
+  if (tokenizer != nullptr && tokenizer->pad_id() >= 0) {
+    t.pad_token_id = tokenizer->pad_id();
+    t.decoder_start_token_id = tokenizer->pad_id();
+  }
+  t.validate("random-model");
+  return t;
+}
 }  // namespace
 
 void register_random_model(CLI::App& app) {
@@ -51,9 +75,10 @@ void register_random_model(CLI::App& app) {
       ->capture_default_str()
       ->check(int_in(1, 1 << 20));
   cmd->add_option("--model-type", args->config.model_type,
-                  "llama, mistral, qwen2 (q/k/v biases) or qwen3 (q/k norms; see --head-dim)")
+                  "llama, mistral, qwen2 (q/k/v biases), qwen3 (q/k norms; see --head-dim) or "
+                  "t5 (FlanT5 layout, --layers per stack; --format hf)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"llama", "mistral", "qwen2", "qwen3"}));
+      ->check(CLI::IsMember({"llama", "mistral", "qwen2", "qwen3", "t5"}));
   cmd->add_option("--head-dim", args->config.explicit_head_dim,
                   "head size when not dim / heads (Qwen3 style; 0 = dim / heads)")
       ->check(int_in(0, 1024));
@@ -89,6 +114,30 @@ void register_random_model(CLI::App& app) {
                             std::to_string(kMaxRandomParams));
     }
     if (args->format == "hf") check_new_output_folder("--out", args->out);
+    if (c.model_type == "t5") {
+      if (args->format != "hf") {
+        throw InvalidArgument("random-model: a t5 model needs --format hf, got '" + args->format +
+                              "'");
+      }
+      const auto& path = args->tokenizer;
+      if (!path.empty() && (path.size() < 6 || path.compare(path.size() - 6, 6, ".model") != 0)) {
+        throw InvalidArgument(
+            "random-model: a t5 folder holds a SentencePiece spiece.model; "
+            "--tokenizer " +
+            path + " is not a .model file");
+      }
+      std::unique_ptr<Tokenizer> tokenizer;
+      if (!args->tokenizer.empty()) tokenizer = std::make_unique<Tokenizer>(args->tokenizer);
+      if (tokenizer && tokenizer->vocab_size() > c.vocab_size) {
+        throw InvalidArgument("random-model: --tokenizer has " +
+                              std::to_string(tokenizer->vocab_size()) +
+                              " pieces, more than --vocab " + std::to_string(c.vocab_size));
+      }
+      save_hf_t5_model(random_t5_model(t5_shape(c, tokenizer.get()), args->seed, args->init_std),
+                       args->out, args->tokenizer);
+      std::cout << "wrote " << args->out << "\n";
+      return;
+    }
     const auto raw = random_model(c, args->seed, args->init_std);
     if (args->format == "llama2c") {
       save_llama2c(raw, args->out);

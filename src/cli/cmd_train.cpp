@@ -40,7 +40,7 @@ void run_train(const CLI::App& cmd, TrainArgs& a, const DistributedArgs& d) {
     if (rank0) PPLUG_LOG_INFO("recipe {}: {}", a.recipe, reason);
   }
   if (comm != nullptr) {
-    comm->check_same("model (fingerprint)", llm.model->fingerprint());
+    comm->check_same("model (fingerprint)", language_model_of(llm)->fingerprint());
     comm->check_same("task", a.task);
   }
   const auto encoder = load_sentence_encoder(a.encoder, llm);

@@ -116,7 +116,11 @@ std::vector<lamp::Output> predict(const LoadedModel& llm, const PersonaPlug* plu
   }
   if (o.batch_size < 1) throw InvalidArgument("eval batch_size must be >= 1");
   const Tokenizer& tok = *llm.tokenizer;
-  Generator generator(llm.model, llm.tokenizer);
+  const auto model = language_model_of(llm);
+  if (!model || !llm.tokenizer) throw InvalidArgument("predict: needs an LLM with its tokenizer");
+  Generator generator(model, llm.tokenizer);
+  const std::vector<int> prompt_start = model->prompt_start_ids(tok);
+  const std::vector<int> prompt_end = model->prompt_end_ids(tok);
   std::vector<lamp::Output> out;
   out.reserve(questions.size());
   const int64_t batches =
@@ -170,9 +174,11 @@ std::vector<lamp::Output> predict(const LoadedModel& llm, const PersonaPlug* plu
       std::vector<EmbeddedPrompt> prompts;
       for (const auto& input : inputs) {
         std::vector<int> ids = detail::task_prompt_ids(tok, input, o.max_input_tokens, cue);
-        ids.insert(ids.begin(), tok.bos_id());
+        const int anchor = ids.back();
+        ids.insert(ids.begin(), prompt_start.begin(), prompt_start.end());
+        ids.insert(ids.end(), prompt_end.begin(), prompt_end.end());
         auto t = at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
-        prompts.push_back({llm.model->embed(t.unsqueeze(0)).squeeze(0), ids.back()});
+        prompts.push_back({model->embed(t.unsqueeze(0)).squeeze(0), anchor});
       }
       if (!labels.empty()) {
         scores = generator.score_candidates(prompts, label_ids);

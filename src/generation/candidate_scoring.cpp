@@ -41,21 +41,20 @@ std::vector<std::vector<double>> Generator::score_candidates(
         at::tensor(std::vector<int64_t>(candidates[c].begin(), candidates[c].end()), at::kLong));
     mask[c].narrow(0, 0, n).fill_(1);
   }
-  auto candidate_embeds = model_->embed(ids);  // (C, L, d)
   std::vector<std::vector<double>> out;
   out.reserve(prompts.size());
   for (size_t p = 0; p < prompts.size(); ++p) {
-    const int64_t T = prompts[p].embeds.size(0) + extra;
-    if (T + longest > model_->config().max_position_embeddings) {
-      throw InvalidArgument("score_candidates: prompt of " + std::to_string(T) +
-                            " positions plus candidates exceed the model's context");
+    torch::Tensor first;  // (1, V): predicts each candidate's first token
+    auto session = model_->start(prompts, {p}, longest, tail_ptr, &first);
+    if (session->room() < longest) {
+      throw InvalidArgument(
+          "score_candidates: prompt of " + std::to_string(prompts[p].embeds.size(0) + extra) +
+          " positions plus candidates of " + std::to_string(longest) +
+          " tokens exceed the model's context of " + std::to_string(model_->max_positions()));
     }
-    KVCache cache(*model_, 1, T + longest);
-    // (1, V): predicts each candidate's first token
-    auto first = prefill(prompts, {p}, cache, tail_ptr).log_softmax(-1);
-    cache.reorder(at::zeros({C}, at::kLong));
-    auto rest =
-        model_->forward(candidate_embeds, mask, &cache).logits.log_softmax(-1);  // (C, L, V)
+    first = first.log_softmax(-1);
+    session->reorder(at::zeros({C}, at::kLong));
+    auto rest = session->feed(ids, /*last_only=*/false).log_softmax(-1);  // (C, L, V)
     // Token t of a candidate is predicted by the prompt (t = 0) or by its token t - 1.
     auto predictors =
         at::cat({first.expand({C, 1, first.size(-1)}), rest.narrow(1, 0, longest - 1)}, 1);

@@ -28,22 +28,38 @@ const char* to_string(FinishReason reason) {
   return "unknown";
 }
 
-Generator::Generator(std::shared_ptr<const LlamaModel> model,
+Generator::Generator(std::shared_ptr<const LanguageModel> model,
                      std::shared_ptr<const Tokenizer> tokenizer)
     : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
   if (!model_ || !tokenizer_) throw InvalidArgument("Generator needs a model and a tokenizer");
-  if (tokenizer_->vocab_size() != model_->config().vocab_size) {
+  // A decoder-only model's tokenizer covers its vocabulary exactly; T5's embedding may have more
+  // rows than its tokenizer has pieces (padding and sentinels), never fewer.
+  const bool fits = model_->is_encoder_decoder() ? tokenizer_->vocab_size() <= model_->vocab_size()
+                                                 : tokenizer_->vocab_size() == model_->vocab_size();
+  if (!fits) {
     throw MismatchError(
         tokenizer_->path() + ": tokenizer has " + std::to_string(tokenizer_->vocab_size()) +
-        " pieces, the model's vocab_size is " + std::to_string(model_->config().vocab_size));
+        " pieces, the model's vocab_size is " + std::to_string(model_->vocab_size()));
   }
 }
+
+Generator::Generator(std::shared_ptr<const LlamaModel> model,
+                     std::shared_ptr<const Tokenizer> tokenizer)
+    : Generator(model ? make_language_model(std::move(model)) : nullptr, std::move(tokenizer)) {}
 
 std::vector<GenerationResult> Generator::generate(const std::vector<std::string>& prompts,
                                                   const GenerationOptions& options) const {
   std::vector<std::vector<int>> ids;
   ids.reserve(prompts.size());
-  for (const auto& p : prompts) ids.push_back(tokenizer_->encode(p, /*add_bos=*/true));
+  const auto before = model_->prompt_start_ids(*tokenizer_);
+  const auto after = model_->prompt_end_ids(*tokenizer_);
+  for (const auto& p : prompts) {
+    std::vector<int> row = before;
+    const auto text = tokenizer_->encode(p);
+    row.insert(row.end(), text.begin(), text.end());
+    row.insert(row.end(), after.begin(), after.end());
+    ids.push_back(std::move(row));
+  }
   return generate_ids(ids, options);
 }
 
@@ -75,47 +91,35 @@ void Generator::validate_prompts(const std::vector<EmbeddedPrompt>& prompts, int
                             " embeddings must have shape (T > 0, " +
                             std::to_string(model_->hidden_size()) + ")");
     }
-    if (e.size(0) + extra >= model_->config().max_position_embeddings) {
-      throw InvalidArgument("generate: prompt " + std::to_string(i) + " has " +
-                            std::to_string(e.size(0) + extra) +
-                            " positions; the model allows fewer than " +
-                            std::to_string(model_->config().max_position_embeddings));
+    if (model_->max_positions() > 0 && e.size(0) + extra >= model_->max_positions()) {
+      throw InvalidArgument(
+          "generate: prompt " + std::to_string(i) + " has " + std::to_string(e.size(0) + extra) +
+          " positions; the model allows fewer than " + std::to_string(model_->max_positions()));
     }
   }
 }
 
-torch::Tensor Generator::prefill(const std::vector<EmbeddedPrompt>& prompts,
-                                 const std::vector<size_t>& rows, KVCache& cache,
-                                 const PromptTail* tail) const {
-  const auto R = static_cast<int64_t>(rows.size());
-  const int64_t d = model_->hidden_size();
-  int64_t longest = 0;
-  for (size_t r : rows) longest = std::max(longest, prompts[r].embeds.size(0));
-  // Left padding keeps every row's next token in the same cache slot.
-  auto embeds = at::zeros({R, longest, d}, at::TensorOptions().dtype(model_->dtype()));
-  auto mask = at::zeros({R, longest}, at::kLong);
-  for (int64_t i = 0; i < R; ++i) {
-    const auto& e = prompts[rows[i]].embeds;
-    const int64_t T = e.size(0);
-    embeds[i].narrow(0, longest - T, T).copy_(e);
-    mask[i].narrow(0, longest - T, T).fill_(1);
+std::unique_ptr<DecodingSession> Generator::start(const std::vector<EmbeddedPrompt>& prompts,
+                                                  const std::vector<size_t>& rows,
+                                                  int64_t continuation, const PromptTail* tail,
+                                                  torch::Tensor* first) const {
+  auto session = model_->start(prompts, rows, continuation, tail, first);
+  *first = mask_unknown(*first);
+  return session;
+}
+
+torch::Tensor Generator::mask_unknown(torch::Tensor logits) const {
+  const int64_t pieces = tokenizer_->vocab_size();
+  const int64_t V = logits.size(-1);
+  if (pieces < V) {
+    logits = logits.clone();
+    logits.narrow(-1, pieces, V - pieces).fill_(-std::numeric_limits<float>::infinity());
   }
-  ForwardOptions fwd;
-  fwd.last_logits_only = true;
-  if (tail == nullptr) return model_->forward(embeds, mask, &cache, fwd).logits.squeeze(1);
-  ForwardOptions read;
-  read.return_hidden = true;
-  read.skip_logits = true;
-  const auto hidden = model_->forward(embeds, mask, &cache, read).hidden;
-  const auto rest = tail->make(hidden, mask, rows);
-  if (!rest.defined() || rest.dim() != 3 || rest.size(0) != R || rest.size(1) != tail->length ||
-      rest.size(2) != d) {
-    throw InvalidArgument("generate: prompt tail must have shape (" + std::to_string(R) + ", " +
-                          std::to_string(tail->length) + ", " + std::to_string(d) + ")");
-  }
-  return model_
-      ->forward(rest.to(model_->dtype()), at::ones({R, tail->length}, at::kLong), &cache, fwd)
-      .logits.squeeze(1);
+  return logits;
+}
+
+int Generator::anchor(const EmbeddedPrompt& prompt) const {
+  return model_->is_encoder_decoder() ? -1 : prompt.anchor_id;
 }
 
 std::vector<GenerationResult> Generator::generate_embedded(
@@ -154,24 +158,17 @@ std::vector<GenerationResult> Generator::sample_batch(const std::vector<Embedded
                                                       const GenerationOptions& options,
                                                       const PromptTail* tail) const {
   const int64_t B = static_cast<int64_t>(prompts.size());
-  int64_t longest = 0;
-  for (const auto& p : prompts) longest = std::max(longest, p.embeds.size(0));
-  if (tail != nullptr) longest += tail->length;
-  const int64_t capacity =
-      std::min<int64_t>(longest + options.max_new_tokens, model_->config().max_position_embeddings);
-  KVCache cache(*model_, B, capacity);
   std::vector<size_t> rows(prompts.size());
   for (size_t i = 0; i < rows.size(); ++i) rows[i] = i;
-  auto logits = prefill(prompts, rows, cache, tail);  // (B, V)
-  ForwardOptions fwd;
-  fwd.last_logits_only = true;
+  torch::Tensor logits;  // (B, V)
+  auto session = start(prompts, rows, options.max_new_tokens, tail, &logits);
 
   auto generator = at::detail::createCPUGenerator(options.seed);
   std::vector<GenerationResult> results(B);
   std::vector<detail::TextStream> streams;
   streams.reserve(B);
   for (int64_t b = 0; b < B; ++b) {
-    streams.emplace_back(*tokenizer_, prompts[b].anchor_id, options.stop_strings);
+    streams.emplace_back(*tokenizer_, anchor(prompts[b]), options.stop_strings);
   }
   std::vector<bool> active(B, true);
   int64_t remaining = B;
@@ -213,9 +210,8 @@ std::vector<GenerationResult> Generator::sample_batch(const std::vector<Embedded
         finish(b, FinishReason::kCallback);
       }
     }
-    if (remaining == 0 || step + 1 == options.max_new_tokens || cache.length() >= capacity) break;
-    auto next = model_->embed(tokens.unsqueeze(1));  // (B, 1, d)
-    logits = model_->forward(next, at::ones({B, 1}, at::kLong), &cache, fwd).logits.squeeze(1);
+    if (remaining == 0 || step + 1 == options.max_new_tokens || session->room() <= 0) break;
+    logits = mask_unknown(session->feed(tokens.unsqueeze(1), /*last_only=*/true).squeeze(1));
   }
   for (int64_t b = 0; b < B; ++b) {
     if (active[b]) finish(b, FinishReason::kLength);
@@ -228,16 +224,11 @@ GenerationResult Generator::beam_search(const std::vector<EmbeddedPrompt>& promp
                                         const PromptTail* tail) const {
   const EmbeddedPrompt& prompt = prompts[index];
   const int64_t K = options.num_beams;
-  const int64_t T = prompt.embeds.size(0) + (tail != nullptr ? tail->length : 0);
-  const int64_t capacity =
-      std::min<int64_t>(T + options.max_new_tokens, model_->config().max_position_embeddings);
   const int eos = tokenizer_->eos_id();
   const double neg_inf = -std::numeric_limits<double>::infinity();
-  KVCache cache(*model_, 1, capacity);
-  ForwardOptions fwd;
-  fwd.last_logits_only = true;
-  auto logits = prefill(prompts, {index}, cache, tail);  // (1, V)
-  cache.reorder(at::zeros({K}, at::kLong));
+  torch::Tensor logits;  // (1, V)
+  auto session = start(prompts, {index}, options.max_new_tokens, tail, &logits);
+  session->reorder(at::zeros({K}, at::kLong));
   auto log_probs = logits.log_softmax(-1).expand({K, logits.size(-1)});  // (K, V)
 
   struct Hypothesis {
@@ -251,7 +242,7 @@ GenerationResult Generator::beam_search(const std::vector<EmbeddedPrompt>& promp
   };
   auto stops = [&](const std::vector<int>& ids) {
     if (options.stop_strings.empty()) return false;
-    detail::TextStream s(*tokenizer_, prompt.anchor_id, options.stop_strings);
+    detail::TextStream s(*tokenizer_, anchor(prompt), options.stop_strings);
     s.update(ids);
     return s.stopped();
   };
@@ -303,12 +294,10 @@ GenerationResult Generator::beam_search(const std::vector<EmbeddedPrompt>& promp
       // No running beam can overtake the worst kept hypothesis (HF's default heuristic).
       if (normalized(beams.front()) <= normalized(finished.back())) break;
     }
-    if (step + 1 == options.max_new_tokens || cache.length() >= capacity) break;
-    cache.reorder(at::tensor(origin, at::kLong));
-    auto next_embeds = model_->embed(at::tensor(tokens, at::kLong).unsqueeze(1));  // (K, 1, d)
-    logits =
-        model_->forward(next_embeds, at::ones({K, 1}, at::kLong), &cache, fwd).logits.squeeze(1);
-    log_probs = logits.log_softmax(-1);
+    if (step + 1 == options.max_new_tokens || session->room() <= 0) break;
+    session->reorder(at::tensor(origin, at::kLong));
+    logits = session->feed(at::tensor(tokens, at::kLong).unsqueeze(1), /*last_only=*/true);
+    log_probs = mask_unknown(logits.squeeze(1)).log_softmax(-1);
   }
   for (const auto& b : beams) {
     if (std::isfinite(b.score)) finished.push_back(b);
@@ -320,7 +309,7 @@ GenerationResult Generator::beam_search(const std::vector<EmbeddedPrompt>& promp
   result.generated_ids = best->ids;
   result.log_prob = best->score;
   result.finish_reason = best->reason;
-  detail::TextStream stream(*tokenizer_, prompt.anchor_id, options.stop_strings);
+  detail::TextStream stream(*tokenizer_, anchor(prompt), options.stop_strings);
   stream.update(result.generated_ids);
   result.text = stream.text();
   if (options.on_text && !result.text.empty()) options.on_text(index, result.text);

@@ -12,6 +12,7 @@
 #include "pplug/error.h"
 #include "pplug/model_io.h"
 #include "pplug/safetensors.h"
+#include "pplug/t5_io.h"
 #include "util/file_io.h"
 #include "util/log.h"
 
@@ -270,7 +271,21 @@ RawModel read_model(const std::string& path, std::string* weights_path_out) {
   return raw;
 }
 
+std::shared_ptr<const LanguageModel> language_model_of(const LoadedModel& llm) {
+  if (llm.language_model) return llm.language_model;
+  if (llm.model) return make_language_model(llm.model);
+  return nullptr;
+}
+
 LoadedModel load_model(const std::string& path, const ModelLoadOptions& options) {
+  if (is_t5_model(path)) {
+    LoadedT5Model t5 = load_t5_model(path, options);
+    LoadedModel out;
+    out.tokenizer = std::move(t5.tokenizer);
+    out.weights_path = std::move(t5.weights_path);
+    out.language_model = make_language_model(std::move(t5.model));
+    return out;
+  }
   std::string weights_path;
   RawModel raw = read_model(path, &weights_path);
   // Quantized weights are used as stored unless another storage type is asked for.
@@ -282,6 +297,7 @@ LoadedModel load_model(const std::string& path, const ModelLoadOptions& options)
   out.weights_path = weights_path;
   out.model = std::make_shared<const LlamaModel>(raw.config, raw.weights, options.dtype,
                                                  weights_path, weight_type);
+  out.language_model = make_language_model(out.model);
   if (options.load_tokenizer) {
     const std::string tok =
         options.tokenizer_path.empty() ? find_tokenizer(path) : options.tokenizer_path;

@@ -35,12 +35,13 @@ std::shared_ptr<SentenceEncoder> load_sentence_encoder(
     const std::string& encoder_dir, const LoadedModel& llm,
     std::optional<TextEncoderOptions> bert_options) {
   if (encoder_dir.empty() || encoder_dir == "llm" || encoder_dir.rfind("llm:", 0) == 0) {
-    if (!llm.model) throw InvalidArgument("load_sentence_encoder: no LLM loaded");
+    const auto model = language_model_of(llm);
+    if (!model) throw InvalidArgument("load_sentence_encoder: no LLM loaded");
     if (!llm.tokenizer) {
       throw InvalidArgument("load_sentence_encoder: the LLM encoder needs the tokenizer of '" +
                             llm.weights_path + "' (the model was loaded without one)");
     }
-    return make_llm_encoder(llm.model, llm.tokenizer, parse_llm_encoder_spec(encoder_dir));
+    return make_llm_encoder(model, llm.tokenizer, parse_llm_encoder_spec(encoder_dir));
   }
   TextEncoderOptions options;
   if (bert_options) {

@@ -11,15 +11,18 @@ namespace {
 
 class LlmEncoder final : public SentenceEncoder {
  public:
-  LlmEncoder(std::shared_ptr<const LlamaModel> model, std::shared_ptr<const Tokenizer> tokenizer,
+  LlmEncoder(std::shared_ptr<const LanguageModel> model, std::shared_ptr<const Tokenizer> tokenizer,
              LlmEncoderOptions options)
       : model_(std::move(model)), tokenizer_(std::move(tokenizer)), options_(options) {
     if (!model_ || !tokenizer_) throw InvalidArgument("LLM encoder needs a model and tokenizer");
-    if (options_.max_tokens < 2 || options_.batch_size < 1) {
-      throw InvalidArgument("LLM encoder: max_tokens must be >= 2 and batch_size >= 1");
+    start_ = model_->prompt_start_ids(*tokenizer_);
+    end_ = model_->prompt_end_ids(*tokenizer_);
+    const auto frame = static_cast<int>(start_.size() + end_.size());
+    if (options_.max_tokens < frame + 1 || options_.batch_size < 1) {
+      throw InvalidArgument("LLM encoder: max_tokens must be >= " + std::to_string(frame + 1) +
+                            " and batch_size >= 1");
     }
-    options_.max_tokens = static_cast<int>(
-        std::min<int64_t>(options_.max_tokens, model_->config().max_position_embeddings));
+    options_.max_tokens = static_cast<int>(max_tokens(options_.max_tokens));
   }
 
   torch::Tensor encode(const std::vector<std::string>& texts, bool as_query) const override {
@@ -34,7 +37,8 @@ class LlmEncoder final : public SentenceEncoder {
     return {both[0], both[1]};
   }
 
-  std::optional<LlmEncoderOptions::Pooling> pooling_over(const LlamaModel& model) const override {
+  std::optional<LlmEncoderOptions::Pooling> pooling_over(
+      const LanguageModel& model) const override {
     if (&model != model_.get() && model.fingerprint() != model_->fingerprint()) return std::nullopt;
     return query_pooling();
   }
@@ -42,8 +46,7 @@ class LlmEncoder final : public SentenceEncoder {
   std::string spec() const override {
     const LlmEncoderOptions defaults;
     if (options_.batch_size != defaults.batch_size ||
-        options_.max_tokens !=
-            std::min<int64_t>(defaults.max_tokens, model_->config().max_position_embeddings)) {
+        options_.max_tokens != max_tokens(defaults.max_tokens)) {
       return "";
     }
     auto name = [](LlmEncoderOptions::Pooling p) {
@@ -75,26 +78,45 @@ class LlmEncoder final : public SentenceEncoder {
     return options_.key_pooling.value_or(options_.pooling);
   }
 
+  // `wanted` tokens per text, capped by the model's context.
+  int64_t max_tokens(int64_t wanted) const {
+    const int64_t context = model_->max_positions();
+    return context > 0 ? std::min(wanted, context) : wanted;
+  }
+
+  // Each text framed as the model frames a prompt; long texts keep their beginning.
   std::vector<std::vector<int>> token_ids(const std::vector<std::string>& texts) const {
+    const auto room = static_cast<size_t>(options_.max_tokens) - start_.size() - end_.size();
     std::vector<std::vector<int>> ids(texts.size());
     for (size_t i = 0; i < texts.size(); ++i) {
-      ids[i] = tokenizer_->encode(texts[i], /*add_bos=*/true);
-      if (static_cast<int>(ids[i].size()) > options_.max_tokens) ids[i].resize(options_.max_tokens);
+      auto text = tokenizer_->encode(texts[i]);
+      if (text.size() > room) text.resize(room);
+      ids[i] = start_;
+      ids[i].insert(ids[i].end(), text.begin(), text.end());
+      ids[i].insert(ids[i].end(), end_.begin(), end_.end());
     }
     return ids;
   }
 
-  std::shared_ptr<const LlamaModel> model_;
+  std::shared_ptr<const LanguageModel> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;
   LlmEncoderOptions options_;
+  std::vector<int> start_, end_;
 };
 
 }  // namespace
 
-std::shared_ptr<SentenceEncoder> make_llm_encoder(std::shared_ptr<const LlamaModel> model,
+std::shared_ptr<SentenceEncoder> make_llm_encoder(std::shared_ptr<const LanguageModel> model,
                                                   std::shared_ptr<const Tokenizer> tokenizer,
                                                   LlmEncoderOptions options) {
   return std::make_shared<LlmEncoder>(std::move(model), std::move(tokenizer), options);
+}
+
+std::shared_ptr<SentenceEncoder> make_llm_encoder(std::shared_ptr<const LlamaModel> model,
+                                                  std::shared_ptr<const Tokenizer> tokenizer,
+                                                  LlmEncoderOptions options) {
+  if (!model) throw InvalidArgument("LLM encoder needs a model and tokenizer");
+  return make_llm_encoder(make_language_model(std::move(model)), std::move(tokenizer), options);
 }
 
 }  // namespace pplug

@@ -20,13 +20,13 @@ torch::Tensor pool_hidden(const torch::Tensor& hidden, const torch::Tensor& mask
   return pooled / pooled.norm(2, -1, true).clamp_min(1e-12);
 }
 
-torch::Tensor encode_token_ids(const LlamaModel& model, const std::vector<std::vector<int>>& ids,
+torch::Tensor encode_token_ids(const LanguageModel& model, const std::vector<std::vector<int>>& ids,
                                LlmEncoderOptions::Pooling pooling, int batch_size) {
   return encode_token_ids(model, ids, std::vector<LlmEncoderOptions::Pooling>{pooling}, batch_size)
       .front();
 }
 
-std::vector<torch::Tensor> encode_token_ids(const LlamaModel& model,
+std::vector<torch::Tensor> encode_token_ids(const LanguageModel& model,
                                             const std::vector<std::vector<int>>& ids,
                                             const std::vector<LlmEncoderOptions::Pooling>& poolings,
                                             int batch_size) {
@@ -40,9 +40,6 @@ std::vector<torch::Tensor> encode_token_ids(const LlamaModel& model,
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return ids[a].size() < ids[b].size(); });
-  ForwardOptions fwd;
-  fwd.return_hidden = true;
-  fwd.skip_logits = true;
   for (size_t start = 0; start < order.size(); start += batch_size) {
     const size_t end = std::min(order.size(), start + batch_size);
     const auto B = static_cast<int64_t>(end - start);
@@ -56,7 +53,7 @@ std::vector<torch::Tensor> encode_token_ids(const LlamaModel& model,
       batch[b].narrow(0, T - n, n).copy_(at::tensor(std::vector<int64_t>(row.begin(), row.end())));
       mask[b].narrow(0, T - n, n).fill_(1);
     }
-    auto hidden = model.forward(model.embed(batch), mask, nullptr, fwd).hidden;  // (B, T, d)
+    auto hidden = model.text_states(model.embed(batch), mask);  // (B, T, d)
     for (size_t p = 0; p < poolings.size(); ++p) {
       auto pooled = pool_hidden(hidden, mask, poolings[p]);
       for (int64_t b = 0; b < B; ++b) out[p][order[start + b]].copy_(pooled[b]);

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "pplug/llama_model.h"
+#include "pplug/language_model.h"
 #include "pplug/sentence_encoder.h"
 
 namespace pplug::detail {
@@ -15,12 +15,12 @@ namespace pplug::detail {
 torch::Tensor pool_hidden(const torch::Tensor& hidden, const torch::Tensor& mask,
                           LlmEncoderOptions::Pooling pooling);
 
-// Runs `model` over each id sequence (BOS included by the caller), `batch_size` sequences per
+// Runs `model` over each id sequence (framed by the caller: BOS, </s>), `batch_size` sequences per
 // pass, similar lengths together, and pools: (N, d) float32 in the order given. No autograd.
-torch::Tensor encode_token_ids(const LlamaModel& model, const std::vector<std::vector<int>>& ids,
+torch::Tensor encode_token_ids(const LanguageModel& model, const std::vector<std::vector<int>>& ids,
                                LlmEncoderOptions::Pooling pooling, int batch_size);
 // The same with several poolings of one forward pass: one (N, d) tensor per pooling.
-std::vector<torch::Tensor> encode_token_ids(const LlamaModel& model,
+std::vector<torch::Tensor> encode_token_ids(const LanguageModel& model,
                                             const std::vector<std::vector<int>>& ids,
                                             const std::vector<LlmEncoderOptions::Pooling>& poolings,
                                             int batch_size);

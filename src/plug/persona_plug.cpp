@@ -81,7 +81,7 @@ QuerySource parse_query_source(const std::string& name) {
 
 namespace detail {
 
-double embedding_norm_scale(const LlamaModel& model) {
+double embedding_norm_scale(const LanguageModel& model) {
   // The soft tokens should look like tokens to the frozen LLM: give them the mean L2 norm of its
   // token-embedding rows (the reference hard-codes FlanT5-XXL's value, 539.97, instead).
   c10::InferenceMode guard;
@@ -93,17 +93,16 @@ double embedding_norm_scale(const LlamaModel& model) {
 PersonaPlug::PersonaPlug(LoadedModel llm, std::shared_ptr<const SentenceEncoder> encoder,
                          PluginConfig config, uint64_t seed)
     : llm_(std::move(llm)), encoder_(std::move(encoder)), config_(std::move(config)) {
-  if (!llm_.model || !llm_.tokenizer) {
-    throw InvalidArgument("PersonaPlug needs an LLM with its tokenizer");
-  }
+  const auto lm = language_model_of(llm_);
+  if (!lm || !llm_.tokenizer) throw InvalidArgument("PersonaPlug needs an LLM with its tokenizer");
   if (!encoder_) throw InvalidArgument("PersonaPlug needs a sentence encoder");
   if (config_.encoder_dim != 0 && config_.encoder_dim != encoder_->dim()) {
     throw MismatchError("plug-in expects encoder dimension " + std::to_string(config_.encoder_dim) +
                         ", the encoder has " + std::to_string(encoder_->dim()));
   }
-  if (config_.llm_dim != 0 && config_.llm_dim != llm_.model->hidden_size()) {
+  if (config_.llm_dim != 0 && config_.llm_dim != lm->hidden_size()) {
     throw MismatchError("plug-in expects LLM hidden size " + std::to_string(config_.llm_dim) +
-                        ", the model has " + std::to_string(llm_.model->hidden_size()));
+                        ", the model has " + std::to_string(lm->hidden_size()));
   }
   if (config_.max_history < 1) throw InvalidArgument("plug-in: max_history must be >= 1");
   if (config_.top_k < 0) {
@@ -123,14 +122,17 @@ PersonaPlug::PersonaPlug(LoadedModel llm, std::shared_ptr<const SentenceEncoder>
     throw InvalidArgument("plug-in: max_input_tokens must be >= 1");
   }
   config_.encoder_dim = encoder_->dim();
-  config_.llm_dim = llm_.model->hidden_size();
+  config_.llm_dim = lm->hidden_size();
   if (config_.item_template.empty()) config_.item_template = default_item_template(config_.task);
   if (!config_.task.empty()) lamp::parse_task(config_.task);  // validates the name
-  scale_ = detail::embedding_norm_scale(*llm_.model);
+  scale_ = detail::embedding_norm_scale(*lm);
   impl_ = std::make_unique<Impl>();
   torch::manual_seed(seed);
   impl_->module = detail::PluginModule(config_, scale_);
-  impl_->generator = std::make_unique<Generator>(llm_.model, llm_.tokenizer);
+  impl_->lm = lm;
+  impl_->generator = std::make_unique<Generator>(lm, llm_.tokenizer);
+  impl_->start_ids = lm->prompt_start_ids(*llm_.tokenizer);
+  impl_->end_ids = lm->prompt_end_ids(*llm_.tokenizer);
   impl_->answer_cue = llm_.tokenizer->encode(config_.answer_prefix);
   if (config_.query_source == QuerySource::kPrompt) {
     if (config_.placement != SoftTokenPlacement::kBeforeAnswer) {
@@ -138,7 +140,8 @@ PersonaPlug::PersonaPlug(LoadedModel llm, std::shared_ptr<const SentenceEncoder>
           "plug-in: query source 'prompt' needs placement 'before-answer' (with the soft tokens "
           "after BOS the prompt's reading would depend on them)");
     }
-    impl_->prompt_pooling = encoder_->pooling_over(*llm_.model);
+    impl_->prompt_pooling = encoder_->pooling_over(*lm);
+    impl_->read_once = lm->decoder_only() != nullptr;
     if (!impl_->prompt_pooling) {
       throw InvalidArgument(
           "plug-in: query source 'prompt' needs the LLM itself as history "
@@ -166,6 +169,8 @@ PersonaPlug::PersonaPlug(LoadedModel llm, std::shared_ptr<const SentenceEncoder>
 PersonaPlug::~PersonaPlug() = default;
 
 detail::PluginModuleImpl& PersonaPlug::train_module() const { return *impl_->module; }
+
+const LanguageModel& PersonaPlug::language_model() const { return *impl_->lm; }
 
 std::string PersonaPlug::fingerprint() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
@@ -204,9 +209,10 @@ std::vector<int> PersonaPlug::prompt_ids(const std::string& input) const {
 std::vector<int> PersonaPlug::Impl::prompt_head(const PersonaPlug& plug, const std::string& input,
                                                 std::vector<int>* prompt_out) const {
   std::vector<int> prompt = plug.prompt_ids(input);
-  std::vector<int> head = {plug.llm().tokenizer->bos_id()};
+  std::vector<int> head = start_ids;
   head.insert(head.end(), prompt.begin(),
-              prompt.begin() + (plug.soft_token_offset(prompt.size()) - 1));
+              prompt.begin() +
+                  (plug.soft_token_offset(prompt.size()) - static_cast<int64_t>(start_ids.size())));
   if (prompt_out != nullptr) *prompt_out = std::move(prompt);
   return head;
 }
@@ -224,8 +230,12 @@ torch::Tensor PersonaPlug::query_vectors(const std::vector<std::string>& inputs)
   }
   std::vector<std::vector<int>> heads;
   heads.reserve(inputs.size());
-  for (const auto& input : inputs) heads.push_back(impl_->prompt_head(*this, input, nullptr));
-  return detail::encode_token_ids(*llm_.model, heads, *impl_->prompt_pooling, /*batch_size=*/16);
+  for (const auto& input : inputs) {
+    // Framed as the history encoder frames its texts (T5: </s> last), so both share one space.
+    heads.push_back(impl_->prompt_head(*this, input, nullptr));
+    heads.back().insert(heads.back().end(), impl_->end_ids.begin(), impl_->end_ids.end());
+  }
+  return detail::encode_token_ids(*impl_->lm, heads, *impl_->prompt_pooling, /*batch_size=*/16);
 }
 
 UserEmbedding PersonaPlug::embed_user(const std::vector<HistoryItem>& history) const {
@@ -279,19 +289,18 @@ std::vector<float> PersonaPlug::attention_weights(const UserEmbedding& user,
 }
 
 int64_t PersonaPlug::soft_token_offset(size_t prompt_length) const {
-  if (config_.placement == SoftTokenPlacement::kAfterBos) return 1;
+  const auto start = static_cast<int64_t>(impl_->start_ids.size());
+  if (config_.placement == SoftTokenPlacement::kAfterBos) return start;
   const auto cue = static_cast<int64_t>(impl_->answer_cue.size());
-  return 1 + std::max<int64_t>(0, static_cast<int64_t>(prompt_length) - cue);
+  return start + std::max<int64_t>(0, static_cast<int64_t>(prompt_length) - cue);
 }
 
 torch::Tensor PersonaPlug::build_prefix(const torch::Tensor& soft,
                                         const std::vector<int>& prompt) const {
-  const auto& model = *llm_.model;
-  std::vector<int64_t> ids;
-  ids.reserve(prompt.size() + 1);
-  ids.push_back(llm_.tokenizer->bos_id());
+  std::vector<int64_t> ids(impl_->start_ids.begin(), impl_->start_ids.end());
   ids.insert(ids.end(), prompt.begin(), prompt.end());
-  auto embeds = model.embed(at::tensor(ids, at::kLong));  // (1 + T, d)
+  ids.insert(ids.end(), impl_->end_ids.begin(), impl_->end_ids.end());
+  auto embeds = impl_->lm->embed(at::tensor(ids, at::kLong));  // (start + T + end, d)
   const int64_t split = soft_token_offset(prompt.size());
   return at::cat({embeds.narrow(0, 0, split), soft.to(embeds.scalar_type()),
                   embeds.narrow(0, split, static_cast<int64_t>(ids.size()) - split)},
@@ -302,7 +311,7 @@ std::pair<std::vector<EmbeddedPrompt>, PromptTail> PersonaPlug::Impl::read_once_
     const PersonaPlug& plug, const std::vector<UserRequest>& requests,
     std::vector<std::vector<int>>* prompt_ids_out) const {
   c10::InferenceMode guard;
-  const LlamaModel& model = *plug.llm().model;
+  const LanguageModel& model = *lm;
   std::vector<EmbeddedPrompt> heads;
   heads.reserve(requests.size());
   for (const auto& request : requests) {
@@ -361,7 +370,7 @@ std::vector<GenerationResult> PersonaPlug::generate(const std::vector<UserReques
   if (requests.empty()) return {};
   std::vector<std::vector<int>> ids;
   std::vector<GenerationResult> results;
-  if (impl_->prompt_pooling) {
+  if (impl_->read_once) {
     const auto [heads, tail] = impl_->read_once_prompts(*this, requests, &ids);
     results = impl_->generator->generate_embedded(heads, options, tail);
   } else {
@@ -369,8 +378,10 @@ std::vector<GenerationResult> PersonaPlug::generate(const std::vector<UserReques
                                                   options);
   }
   for (size_t i = 0; i < results.size(); ++i) {
-    results[i].prompt_ids = {llm_.tokenizer->bos_id()};
+    results[i].prompt_ids = impl_->start_ids;
     results[i].prompt_ids.insert(results[i].prompt_ids.end(), ids[i].begin(), ids[i].end());
+    results[i].prompt_ids.insert(results[i].prompt_ids.end(), impl_->end_ids.begin(),
+                                 impl_->end_ids.end());
   }
   return results;
 }
@@ -379,7 +390,7 @@ std::vector<std::vector<double>> PersonaPlug::score_candidates(
     const std::vector<UserRequest>& requests,
     const std::vector<std::vector<int>>& candidates) const {
   if (requests.empty()) return {};
-  if (impl_->prompt_pooling) {
+  if (impl_->read_once) {
     const auto [heads, tail] = impl_->read_once_prompts(*this, requests, nullptr);
     return impl_->generator->score_candidates(heads, candidates, tail);
   }

@@ -157,10 +157,10 @@ void PersonaPlug::save(const std::string& dir) const {
                      {"soft_token_scale", scale_},
                      {"plugin_fingerprint", fingerprint()},
                      {"llm",
-                      {{"fingerprint", llm_.model->fingerprint()},
-                       {"hidden_size", llm_.model->config().hidden_size},
-                       {"num_hidden_layers", llm_.model->config().num_hidden_layers},
-                       {"vocab_size", llm_.model->config().vocab_size}}},
+                      {{"fingerprint", impl_->lm->fingerprint()},
+                       {"hidden_size", impl_->lm->hidden_size()},
+                       {"num_hidden_layers", impl_->lm->num_layers()},
+                       {"vocab_size", impl_->lm->vocab_size()}}},
                      {"encoder",
                       {{"kind", encoder_->kind()},
                        {"fingerprint", encoder_->fingerprint()},
@@ -261,15 +261,15 @@ std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& given_dir, Loa
     throw FormatError(manifest_path + ": missing string field 'plugin_fingerprint'");
   }
   const PluginConfig config = config_from_json(m["config"], manifest_path);
-  if (!llm.model) throw InvalidArgument("PersonaPlug::load: no LLM given");
+  const auto lm = language_model_of(llm);
+  if (!lm) throw InvalidArgument("PersonaPlug::load: no LLM given");
   const std::string want_llm = m["llm"].value("fingerprint", "");
-  if (want_llm != llm.model->fingerprint()) {
+  if (want_llm != lm->fingerprint()) {
     throw MismatchError(dir + ": plug-in was trained for LLM " + want_llm + " (hidden_size " +
                         m["llm"].value("hidden_size", json()).dump() + ", vocab_size " +
                         m["llm"].value("vocab_size", json()).dump() + "), but the model given is " +
-                        llm.model->fingerprint() + " (hidden_size " +
-                        std::to_string(llm.model->hidden_size()) + ", vocab_size " +
-                        std::to_string(llm.model->config().vocab_size) + ")");
+                        lm->fingerprint() + " (hidden_size " + std::to_string(lm->hidden_size()) +
+                        ", vocab_size " + std::to_string(lm->vocab_size()) + ")");
   }
   // The fingerprint matched: every size the manifest states must be the model's own.
   auto same = [&](const json& stated, int64_t actual, const std::string& field) {
@@ -278,11 +278,10 @@ std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& given_dir, Loa
                         ", but the LLM it names has " + std::to_string(actual));
     }
   };
-  same(m["llm"].value("hidden_size", json()), llm.model->hidden_size(), "llm.hidden_size");
-  same(m["llm"].value("num_hidden_layers", json()), llm.model->config().num_hidden_layers,
-       "llm.num_hidden_layers");
-  same(m["llm"].value("vocab_size", json()), llm.model->config().vocab_size, "llm.vocab_size");
-  same(json(config.llm_dim), llm.model->hidden_size(), "config.llm_dim");
+  same(m["llm"].value("hidden_size", json()), lm->hidden_size(), "llm.hidden_size");
+  same(m["llm"].value("num_hidden_layers", json()), lm->num_layers(), "llm.num_hidden_layers");
+  same(m["llm"].value("vocab_size", json()), lm->vocab_size(), "llm.vocab_size");
+  same(json(config.llm_dim), lm->hidden_size(), "config.llm_dim");
   if (!encoder) throw InvalidArgument("PersonaPlug::load: no encoder given");
   const std::string want_encoder = m["encoder"].value("fingerprint", "");
   if (want_encoder != encoder->fingerprint()) {

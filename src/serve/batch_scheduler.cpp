@@ -112,7 +112,8 @@ std::vector<GenerationResult> BatchScheduler::generate(const Batch& batch) const
   }
   std::vector<std::string> prompts;
   for (size_t j : job_of) prompts.push_back(batch[j]->input);
-  return Generator(plug_->llm().model, plug_->llm().tokenizer).generate(prompts, options);
+  return Generator(language_model_of(plug_->llm()), plug_->llm().tokenizer)
+      .generate(prompts, options);
 }
 
 void BatchScheduler::run(const Batch& batch) {

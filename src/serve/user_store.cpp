@@ -56,7 +56,7 @@ std::string describe(const StoreIdentity& id) {
 }  // namespace
 
 StoreIdentity store_identity(const PersonaPlug& plug) {
-  return {plug.fingerprint(), plug.encoder().fingerprint(), plug.llm().model->fingerprint()};
+  return {plug.fingerprint(), plug.encoder().fingerprint(), plug.language_model().fingerprint()};
 }
 
 UserStore::UserStore(std::string dir, StoreIdentity identity, size_t cache_users)

@@ -59,11 +59,15 @@ torch::Tensor soft_tokens(PluginModuleImpl& module, const TrainData& data,
 }
 
 FrozenPrefixes::FrozenPrefixes(const PersonaPlug& plug, const TrainData& data, size_t budget_bytes)
-    : plug_(plug) {
-  const auto& c = plug.llm().model->config();
+    : plug_(plug),
+      start_ids_(plug.language_model().prompt_start_ids(*plug.llm().tokenizer)),
+      start_(static_cast<int64_t>(start_ids_.size())) {
+  const LlamaModel* llm = plug.language_model().decoder_only();
+  if (llm == nullptr) return;  // an encoder-decoder reads the whole prompt with the soft tokens
+  const auto& c = llm->config();
   const size_t per_token = static_cast<size_t>(c.num_hidden_layers) * 2 *
                            static_cast<size_t>(c.num_key_value_heads * c.head_dim()) *
-                           at::elementSize(plug.llm().model->dtype());
+                           at::elementSize(llm->dtype());
   // One example per question (history-dropout copies share their original's prompt).
   int64_t last_query = -1;
   for (const auto& ex : data.examples) last_query = std::max(last_query, ex.query);
@@ -115,13 +119,13 @@ int64_t FrozenPrefixes::length(const TrainExample& ex) const {
 }
 
 std::vector<int64_t> FrozenPrefixes::prefix_ids(const TrainExample& ex) const {
-  std::vector<int64_t> ids{plug_.llm().tokenizer->bos_id()};
-  ids.insert(ids.end(), ex.prompt.begin(), ex.prompt.begin() + (length(ex) - 1));
+  std::vector<int64_t> ids(start_ids_.begin(), start_ids_.end());
+  ids.insert(ids.end(), ex.prompt.begin(), ex.prompt.begin() + prompt_tokens(ex));
   return ids;
 }
 
 KVCache FrozenPrefixes::run(const std::vector<const TrainExample*>& batch, int64_t extra) const {
-  const LlamaModel& llm = *plug_.llm().model;
+  const LlamaModel& llm = *plug_.language_model().decoder_only();
   const auto B = static_cast<int64_t>(batch.size());
   int64_t longest = 0;
   for (const auto* ex : batch) longest = std::max(longest, length(*ex));
@@ -146,16 +150,29 @@ KVCache FrozenPrefixes::batch_cache(const std::vector<const TrainExample*>& batc
   if (stored_.empty()) return run(batch, extra);
   std::vector<const CachedPrefix*> rows;
   for (const auto* ex : batch) rows.push_back(&stored_.at(static_cast<size_t>(ex->query)));
-  return KVCache(*plug_.llm().model, rows, extra);
+  return KVCache(*plug_.language_model().decoder_only(), rows, extra);
 }
 
 torch::Tensor batch_loss(const PersonaPlug& plug, PluginModuleImpl& module, const TrainData& data,
                          const FrozenPrefixes& prefixes,
                          const std::vector<const TrainExample*>& batch, int64_t target_tokens) {
-  const LlamaModel& llm = *plug.llm().model;
   const auto B = static_cast<int64_t>(batch.size());
-  const int64_t d = llm.hidden_size();
   auto soft = soft_tokens(module, data, batch);  // (B, S, d)
+  int64_t own_tokens = 0;
+  for (const auto* ex : batch) own_tokens += static_cast<int64_t>(ex->target.size());
+  const double denominator = static_cast<double>(target_tokens > 0 ? target_tokens : own_tokens);
+  const LlamaModel* causal = plug.language_model().decoder_only();
+  if (causal == nullptr) {
+    std::vector<torch::Tensor> prompts;
+    std::vector<std::vector<int>> targets;
+    for (int64_t b = 0; b < B; ++b) {
+      prompts.push_back(plug.build_prefix(soft[b], batch[b]->prompt));
+      targets.push_back(batch[b]->target);
+    }
+    return plug.language_model().target_cross_entropy(prompts, targets) / denominator;
+  }
+  const LlamaModel& llm = *causal;
+  const int64_t d = llm.hidden_size();
   const int64_t n_soft = soft.size(1);
 
   // Right-padded rows [soft][prompt rest][target] after the cached prefixes; position p
@@ -164,7 +181,7 @@ torch::Tensor batch_loss(const PersonaPlug& plug, PluginModuleImpl& module, cons
   int64_t longest = 0;
   for (int64_t b = 0; b < B; ++b) {
     const auto* ex = batch[b];
-    const int64_t rest = static_cast<int64_t>(ex->prompt.size()) - (prefixes.length(*ex) - 1);
+    const int64_t rest = static_cast<int64_t>(ex->prompt.size()) - prefixes.prompt_tokens(*ex);
     lengths[b] = n_soft + rest + static_cast<int64_t>(ex->target.size());
     longest = std::max(longest, lengths[b]);
   }
@@ -173,7 +190,7 @@ torch::Tensor batch_loss(const PersonaPlug& plug, PluginModuleImpl& module, cons
   auto labels = at::full({B, longest}, -100, at::kLong);
   for (int64_t b = 0; b < B; ++b) {
     const auto* ex = batch[b];
-    std::vector<int64_t> ids(ex->prompt.begin() + (prefixes.length(*ex) - 1), ex->prompt.end());
+    std::vector<int64_t> ids(ex->prompt.begin() + prefixes.prompt_tokens(*ex), ex->prompt.end());
     const auto rest = static_cast<int64_t>(ids.size());
     ids.insert(ids.end(), ex->target.begin(), ex->target.end());
     auto tok = llm.embed(at::tensor(ids, at::kLong)).to(at::kFloat);  // (rest + T, d)
@@ -187,9 +204,7 @@ torch::Tensor batch_loss(const PersonaPlug& plug, PluginModuleImpl& module, cons
   auto logits = llm.forward(at::stack(rows), mask, &cache).logits;  // (B, L, V)
   const auto summed = at::cross_entropy_loss(logits.view({-1, logits.size(-1)}), labels.view({-1}),
                                              {}, at::Reduction::Sum, -100);
-  int64_t own_tokens = 0;
-  for (const auto* ex : batch) own_tokens += static_cast<int64_t>(ex->target.size());
-  return summed / static_cast<double>(target_tokens > 0 ? target_tokens : own_tokens);
+  return summed / denominator;
 }
 
 }  // namespace pplug::detail

@@ -1,5 +1,9 @@
 // One training micro-batch's loss, run over only what the plug-in can change.
 //
+// Over an encoder-decoder LLM (T5) every row is the encoder input [soft][prompt][</s>] and the
+// loss is the LanguageModel's teacher-forced cross-entropy of the target. Over a decoder-only LLM
+// the frozen prompt start is not run again:
+//
 // A training row is [BOS][prompt start][soft tokens][prompt rest][target]. The frozen LLM is
 // causal, so nothing in "[BOS][prompt start]" depends on the plug-in: its keys and values are
 // computed without autograd (once for the whole run when they fit in the memory budget, else
@@ -23,11 +27,13 @@ namespace pplug::detail {
 class FrozenPrefixes {
  public:
   // Keeps every question's prefix keys and values when they fit in `budget_bytes` (0 = never:
-  // each micro-batch recomputes its own).
+  // each micro-batch recomputes its own). Holds nothing over an encoder-decoder LLM.
   FrozenPrefixes(const PersonaPlug& plug, const TrainData& data, size_t budget_bytes);
 
   // Tokens of `ex`'s prompt before its soft tokens: [BOS] + the prompt's start.
   int64_t length(const TrainExample& ex) const;
+  // Of those, the tokens of the prompt itself (without [BOS]).
+  int64_t prompt_tokens(const TrainExample& ex) const { return length(ex) - start_; }
   // A cache holding the batch's prefixes (left-padded), with room for `extra` positions.
   KVCache batch_cache(const std::vector<const TrainExample*>& batch, int64_t extra) const;
   bool stored() const { return !stored_.empty(); }
@@ -40,6 +46,8 @@ class FrozenPrefixes {
   KVCache run(const std::vector<const TrainExample*>& batch, int64_t extra) const;
 
   const PersonaPlug& plug_;
+  std::vector<int> start_ids_;  // [BOS], or nothing for a tokenizer without one
+  int64_t start_ = 0;           // start_ids_.size()
   size_t bytes_ = 0;
   std::vector<CachedPrefix> stored_;  // per question (TrainExample::query)
 };

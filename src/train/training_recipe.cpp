@@ -2,7 +2,7 @@
 
 #include "io/llama2c_probe.h"
 #include "pplug/error.h"
-#include "pplug/llama_model.h"
+#include "pplug/model_io.h"
 
 namespace pplug {
 
@@ -30,7 +30,8 @@ bool llm_pretrained_with_eos(const LoadedModel& llm) {
 }
 
 TrainingRecipe training_recipe(Recipe recipe, const LoadedModel& llm, const std::string& task) {
-  if (!llm.model) throw InvalidArgument("training_recipe: no LLM loaded");
+  const auto lm = language_model_of(llm);
+  if (!lm) throw InvalidArgument("training_recipe: no LLM loaded");
   TrainingRecipe r;
   r.recipe = recipe == Recipe::kAuto ? Recipe::kInputAware : recipe;
   r.config.task = task;
@@ -52,7 +53,7 @@ TrainingRecipe training_recipe(Recipe recipe, const LoadedModel& llm, const std:
   r.config.num_persona_tokens = 2;
   r.config.placement = SoftTokenPlacement::kBeforeAnswer;
 
-  const int64_t width = llm.model->config().hidden_size;
+  const int64_t width = lm->hidden_size();
   if (width <= kSmallLlmMaxWidth) {
     r.options.lr = 1e-2;
     r.options.epochs = 6;

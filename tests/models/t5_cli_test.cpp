@@ -1,5 +1,5 @@
 // `pplug generate` on a T5 folder: the ids it prints are those of in-process greedy decoding,
-// and options T5 does not support yet are refused by name.
+// and sampling, beams and stop strings run through the same generator as for Llama.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -17,7 +17,7 @@ namespace {
 TEST(T5Cli, GenerateMatchesInProcessGreedy) {
   PPLUG_REQUIRE_SHARED(spm, "sentencepiece-test/test_model.model");  // a 1000-piece unigram model
   T5Config c = testing::tiny_t5_config(/*flan=*/true);
-  c.vocab_size = 1024;  // padded past the tokenizer's 1000 pieces, as HF pads T5's
+  c.vocab_size = 1000;  // the tokenizer's pieces: greedy may pick any id, as T5Model's does
   const Tokenizer tokenizer(spm);
   c.eos_token_id = tokenizer.eos_id();
   auto raw = random_t5_model(c, 5);
@@ -38,7 +38,10 @@ TEST(T5Cli, GenerateMatchesInProcessGreedy) {
       t5_generate_greedy(model, {std::vector<int64_t>(ids_in.begin(), ids_in.end())}, options);
   std::string expected;
   for (int id : ids_in) expected += std::to_string(id) + " ";
-  for (int64_t id : generated[0]) expected += std::to_string(id) + " ";
+  // The CLI prints generated ids without the EOS that ends them.
+  for (int64_t id : generated[0]) {
+    if (id != tokenizer.eos_id()) expected += std::to_string(id) + " ";
+  }
   expected.pop_back();
   std::istringstream lines(run.out);
   std::string line, last;
@@ -47,10 +50,25 @@ TEST(T5Cli, GenerateMatchesInProcessGreedy) {
   }
   EXPECT_EQ(last, expected) << run.out;
 
-  const auto beams = testing::run_pplug(
-      "generate --model " + testing::quote(dir) + " --prompt x --beams 2", dir + "/beams");
-  EXPECT_NE(beams.rc, 0);
-  EXPECT_NE(beams.err.find("--beams: " + dir + " is a T5 model"), std::string::npos) << beams.err;
+  // Beam search, sampling and stop strings, over an embedding padded past the tokenizer (as HF
+  // pads T5's): ids without a piece are never generated, so every output decodes.
+  c.vocab_size = 1024;
+  save_hf_t5_model(random_t5_model(c, 6), dir + "_padded", spm);
+  for (const std::string options :
+       {"--beams 3", "--temperature 1.5 --seed 2 --top-p 0.9", "--stop ing --stream"}) {
+    const auto other =
+        testing::run_pplug("generate --model " + testing::quote(dir + "_padded") +
+                               " --prompt x --max-new-tokens 6 --print-ids " + options,
+                           dir + "/options");
+    ASSERT_EQ(other.rc, 0) << options << ": " << other.err;
+    std::istringstream out(other.out.substr(other.out.rfind('\n', other.out.size() - 2) + 1));
+    int id = 0, count = 0;
+    while (out >> id) {
+      EXPECT_LT(id, tokenizer.vocab_size()) << options;
+      ++count;
+    }
+    EXPECT_GE(count, 2) << other.out;
+  }
 }
 
 }  // namespace

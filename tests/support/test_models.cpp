@@ -82,4 +82,28 @@ T5Config tiny_t5_config(bool flan) {
   return c;
 }
 
+LabelledSplit two_taste_split(int users, int questions_per_user) {
+  LabelledSplit split;
+  const char* tags[] = {"comedy", "action"};
+  const char* words[] = {"a funny clown and a silly cat", "a fast car and a big fight"};
+  for (int u = 0; u < users; ++u) {
+    const int taste = u % 2;
+    for (int qn = 0; qn < questions_per_user; ++qn) {
+      lamp::Question q;
+      q.id = "u" + std::to_string(u) + "-q" + std::to_string(qn);
+      q.input = "Which tag? description: a movie about a dog number " + std::to_string(qn);
+      for (int i = 0; i < 4; ++i) {
+        HistoryItem item;
+        item.id = q.id + "-h" + std::to_string(i);
+        item.set("description", std::string(words[taste]) + " in part " + std::to_string(i));
+        item.set("tag", tags[taste]);
+        q.profile.push_back(item);
+      }
+      split.golds.push_back({q.id, tags[taste]});
+      split.questions.push_back(std::move(q));
+    }
+  }
+  return split;
+}
+
 }  // namespace pplug::testing

@@ -9,6 +9,7 @@
 #include "pplug/llama_model.h"
 #include "pplug/model_io.h"
 #include "pplug/t5_config.h"
+#include "pplug/trainer.h"
 
 namespace pplug::testing {
 
@@ -30,6 +31,10 @@ T5Config tiny_t5_config(bool flan);
 // real bert-base-uncased vocabulary into a fresh temporary folder tagged `tag`; returns its path,
 // or "" when ../shared/models/bert-base-uncased-vocab is absent.
 std::string tiny_bert_dir(const std::string& tag, uint64_t seed = 1);
+
+// A LaMP_2-style split of two kinds of users who see the same inputs: the tag is only in their
+// histories (what a plug-in must learn and its no-persona ablation cannot).
+LabelledSplit two_taste_split(int users, int questions_per_user);
 
 }  // namespace pplug::testing
 
