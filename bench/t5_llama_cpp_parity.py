@@ -21,7 +21,7 @@ WORDS = ("the a cat dog sat on mat and ran to park big small red blue green hous
          "moon star sky sea fish bird song play happy sad day night home").split()
 
 
-def vocab():
+def vocab(size=0):
     tokens, scores, types = ["<pad>", "</s>", "<unk>"], [0.0, 0.0, 0.0], [3, 3, 2]
     for w in WORDS:
         tokens.append("\u2581" + w), scores.append(-2.0), types.append(1)
@@ -30,6 +30,10 @@ def vocab():
             tokens.append("\u2581" + c), scores.append(-8.0), types.append(1)
         tokens.append(c), scores.append(-9.0), types.append(1)
     tokens.append("\u2581"), scores.append(-10.0), types.append(1)
+    # Padding pieces up to `size` (a FlanT5-sized vocabulary for speed runs): never produced by
+    # the tokenizer for the prompts here (low scores), but rows of the embedding and the head.
+    while len(tokens) < size:
+        tokens.append(f"\u2581pad{len(tokens)}"), scores.append(-30.0), types.append(1)
     return tokens, scores, types
 
 
@@ -104,11 +108,18 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--d-model", type=int, default=64)
     ap.add_argument("--layers", type=int, default=2)
+    # FlanT5-base for speed runs: --d-model 768 --layers 12 --heads 12 --d-kv 64 --d-ff 2048
+    # --vocab 32128 (the defaults make the small parity models).
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--d-kv", type=int, default=16)
+    ap.add_argument("--d-ff", type=int, default=0, help="0 = 2 d_model")
+    ap.add_argument("--vocab", type=int, default=0, help="0 = the small word vocabulary")
     args = ap.parse_args()
-    tokens, scores, types = vocab()
+    tokens, scores, types = vocab(args.vocab)
     cfg = {"model_type": "t5", "architectures": ["T5ForConditionalGeneration"],
-           "d_model": args.d_model, "d_kv": 16, "d_ff": 2 * args.d_model, "num_layers": args.layers,
-           "num_decoder_layers": args.layers, "num_heads": 4, "vocab_size": len(tokens),
+           "d_model": args.d_model, "d_kv": args.d_kv, "d_ff": args.d_ff or 2 * args.d_model,
+           "num_layers": args.layers, "num_decoder_layers": args.layers, "num_heads": args.heads,
+           "vocab_size": len(tokens),
            "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128,
            "layer_norm_epsilon": 1e-6, "feed_forward_proj": "gated-gelu",
            "tie_word_embeddings": False, "pad_token_id": 0, "eos_token_id": 1,

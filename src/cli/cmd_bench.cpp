@@ -27,50 +27,53 @@ struct BenchArgs {
   int threads = 0, prompt_tokens = 128, new_tokens = 128, repeats = 3;
 };
 
+// Times any model through the LanguageModel interface, as generation runs it: "prefill" starts a
+// session after the prompt (a decoder-only model's prompt pass; T5's encoder pass plus its first
+// decoder step), "decode" feeds one token at a time.
 void run_bench(const BenchArgs& a) {
   set_threads(a.threads);
   auto t0 = Clock::now();
   const auto loaded = load_cli_model(a.model, a.tokenizer, a.dtype, /*need_tokenizer=*/false);
   const double load_s = seconds_since(t0);
-  if (!loaded.model) {
-    throw InvalidArgument("bench: " + a.model +
-                          " is an encoder-decoder (T5); `pplug bench` times decoder-only models "
-                          "only, not yet T5");
-  }
-  const LlamaModel& m = *loaded.model;
+  const auto model = language_model_of(loaded);
+  const int64_t context = model->max_positions();
   const int64_t capacity = a.prompt_tokens + a.new_tokens;
-  if (a.prompt_tokens <= 0 || a.new_tokens <= 0 || capacity > m.config().max_position_embeddings) {
-    throw InvalidArgument("--prompt-tokens + --new-tokens must be positive and at most " +
-                          std::to_string(m.config().max_position_embeddings));
+  if (context > 0 && capacity > context) {
+    throw InvalidArgument("--prompt-tokens + --new-tokens must be at most " +
+                          std::to_string(context) + ", the model's context");
   }
   c10::InferenceMode guard;
   auto gen = at::detail::createCPUGenerator(1);
-  auto prompt = at::randint(3, m.config().vocab_size, {1, a.prompt_tokens}, gen, at::kLong);
-  ForwardOptions fwd;
-  fwd.last_logits_only = true;
+  const auto prompt = at::randint(3, model->vocab_size(), {a.prompt_tokens}, gen, at::kLong);
+  const std::vector<EmbeddedPrompt> prompts = {{model->embed(prompt), -1}};
   double best_prefill = 1e30, best_decode = 1e30;
   for (int r = 0; r < a.repeats; ++r) {
-    KVCache cache(m, 1, capacity);
     auto t1 = Clock::now();
-    auto logits = m.forward(m.embed(prompt), {}, &cache, fwd).logits;
+    torch::Tensor logits;
+    auto session = model->start(prompts, {0}, a.new_tokens, nullptr, &logits);
     best_prefill = std::min(best_prefill, seconds_since(t1));
     auto t2 = Clock::now();
     for (int i = 0; i < a.new_tokens; ++i) {
-      auto next = logits.argmax(-1);  // (1, 1)
-      logits = m.forward(m.embed(next), {}, &cache, fwd).logits;
+      const auto next = logits.argmax(-1).view({1, 1});
+      logits = session->feed(next, /*last_only=*/true).squeeze(1);
     }
     best_decode = std::min(best_decode, seconds_since(t2));
   }
-  nlohmann::json j = {{"model", a.model},
-                      {"dtype", a.dtype},
-                      {"weight_type", m.weight_type()},
-                      {"kernels", kernels::isa_name(kernels::best_isa())},
-                      {"threads", at::get_num_threads()},
-                      {"prompt_tokens", a.prompt_tokens},
-                      {"new_tokens", a.new_tokens},
-                      {"load_s", load_s},
-                      {"prefill_tok_s", a.prompt_tokens / best_prefill},
-                      {"decode_tok_s", a.new_tokens / best_decode}};
+  const LlamaModel* llama = model->decoder_only();
+  nlohmann::json j = {
+      {"model", a.model},
+      {"architecture", model->architecture()},
+      {"dtype", a.dtype},
+      {"weight_type", llama != nullptr
+                          ? llama->weight_type()
+                          : std::string(model->dtype() == torch::kBFloat16 ? "bf16" : "f32")},
+      {"kernels", kernels::isa_name(kernels::best_isa())},
+      {"threads", at::get_num_threads()},
+      {"prompt_tokens", a.prompt_tokens},
+      {"new_tokens", a.new_tokens},
+      {"load_s", load_s},
+      {"prefill_tok_s", a.prompt_tokens / best_prefill},
+      {"decode_tok_s", a.new_tokens / best_decode}};
   // The OpenMP wait policy in force (the launcher sets "passive" unless the user chose one).
   const char* policy = std::getenv("OMP_WAIT_POLICY");
   j["omp_wait_policy"] = policy != nullptr ? policy : "";
