@@ -184,5 +184,34 @@ TEST_F(PluginOverT5, TrainingLowersTheLossBeatsTheNoPersonaAblationAndLeavesT5Fr
   EXPECT_EQ(reloaded->fingerprint(), plug->fingerprint());
 }
 
+// The trainer's determinism and exact resume hold over T5 as over Llama: a run interrupted in
+// its second epoch and resumed ends with the weights of the uninterrupted run.
+TEST_F(PluginOverT5, AResumedRunEndsWithTheWeightsOfAnUninterruptedOne) {
+  const auto split = testing::two_taste_split(4, 2);
+  auto options = [](const std::string& tag) {
+    TrainOptions o;
+    o.epochs = 3;
+    o.lr = 3e-2;
+    o.batch_size = 4;
+    o.seed = 3;
+    o.progress_bar = false;
+    o.out_dir = testing::temp_dir(tag) + "/run";
+    return o;
+  };
+  auto straight = make(true);
+  train_plugin(*straight, split, options("t5_straight"));
+  auto first = make(true);
+  const auto o = options("t5_resume");
+  int calls = 0;
+  const DevEvaluator stop_after_first_epoch = [&](const PersonaPlug&) {
+    if (++calls == 1) request_training_stop();
+    return std::make_pair(0.0, true);
+  };
+  ASSERT_TRUE(train_plugin(*first, split, o, stop_after_first_epoch).interrupted);
+  auto resumed = make(true, /*seed=*/99);  // its initial weights are replaced by the checkpoint
+  train_plugin(*resumed, split, o, nullptr, o.out_dir + "/last");
+  EXPECT_EQ(resumed->fingerprint(), straight->fingerprint());
+}
+
 }  // namespace
 }  // namespace pplug
