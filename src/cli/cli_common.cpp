@@ -28,7 +28,8 @@ ModelPrecision parse_dtype(const std::string& name) {
 void add_llm_options(CLI::App* cmd, std::string& model, std::string& tokenizer,
                      std::string& encoder) {
   cmd->add_option("--model", model,
-                  "The frozen LLM: HF folder, llama2.c .bin, or a folder with one .bin and .model")
+                  "The frozen LLM: HF folder (Llama family or T5), GGUF file, llama2.c .bin, or a "
+                  "folder with one .bin and .model")
       ->required();
   cmd->add_option("--tokenizer", tokenizer,
                   std::string(kTokenizerKinds) + " (default: beside --model)");
