@@ -24,4 +24,18 @@ if [ "$(uname -m)" = "x86_64" ] && [ "${PPLUG_SKIP_PORTABILITY_CHECK:-0}" != "1"
   fi
 fi
 
+# Sanitizer check: the libtorch-free code (LaMP readers and metrics, retrieval, synthetic data,
+# tokenizer.json, WordPiece, GGUF metadata and vocabularies) and its tests under ASan+UBSan;
+# any report fails the run (docs/fuzzing.md, "Sanitizers").
+if [ "${PPLUG_SKIP_SANITIZER_CHECK:-0}" != "1" ]; then
+  SAN_DIR="${BUILD_DIR}-asan"
+  if [ ! -f "$SAN_DIR/build.ninja" ]; then
+    cmake -S . -B "$SAN_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPPLUG_BASE_TESTS_ONLY=ON \
+      -DPPLUG_SANITIZE=address,undefined -DPPLUG_INSTALL=OFF >/dev/null
+  fi
+  cmake --build "$SAN_DIR" -j "$JOBS" --target pplug_base_tests
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    "$SAN_DIR/bin/pplug_base_tests" --gtest_brief=1
+fi
+
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" --timeout 900
