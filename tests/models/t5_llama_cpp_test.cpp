@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
 #include <fstream>
 
 #include "pplug/generation.h"
@@ -15,8 +14,7 @@
 namespace pplug {
 namespace {
 
-const std::string kDir =
-    (std::filesystem::path(__FILE__).parent_path() / "data" / "t5_llama_cpp").string();
+const std::string kDir = PPLUG_T5_LLAMA_CPP_DIR;  // tests/models/data/t5_llama_cpp
 
 class T5LlamaCpp : public ::testing::TestWithParam<const char*> {
  protected:

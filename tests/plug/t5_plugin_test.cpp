@@ -45,6 +45,16 @@ class PluginOverT5 : public ::testing::Test {
     c.use_persona = persona;
     return std::make_unique<PersonaPlug>(llm_, encoder_, c, seed);
   }
+  static TrainOptions options(const std::string& tag, int epochs) {
+    TrainOptions o;
+    o.epochs = epochs;
+    o.lr = 3e-2;
+    o.batch_size = 4;
+    o.seed = 3;
+    o.progress_bar = false;
+    o.out_dir = testing::temp_dir(tag) + "/run";
+    return o;
+  }
   static std::vector<HistoryItem> history() {
     std::vector<HistoryItem> items;
     for (int i = 0; i < 3; ++i) {
@@ -147,23 +157,13 @@ TEST_F(PluginOverT5, TheInputAwareRecipeRunsOverT5) {
 
 TEST_F(PluginOverT5, TrainingLowersTheLossBeatsTheNoPersonaAblationAndLeavesT5Frozen) {
   const auto split = testing::two_taste_split(8, 3);
-  auto options = [](const std::string& tag) {
-    TrainOptions o;
-    o.epochs = 12;
-    o.lr = 3e-2;
-    o.batch_size = 4;
-    o.seed = 3;
-    o.progress_bar = false;
-    o.out_dir = testing::temp_dir(tag) + "/run";
-    return o;
-  };
   std::vector<torch::Tensor> before;
   for (const auto& [name, w] : t5_->named_weights()) before.push_back(w.clone());
   auto plug = make(true);
-  const auto with_options = options("t5_with");
+  const auto with_options = options("t5_with", 12);
   const auto with = train_plugin(*plug, split, with_options);
   auto ablation = make(false);
-  const auto without = train_plugin(*ablation, split, options("t5_without"));
+  const auto without = train_plugin(*ablation, split, options("t5_without", 12));
   std::cout << "T5 loss: persona " << with.first_loss << " -> " << with.last_loss << ", no persona "
             << without.first_loss << " -> " << without.last_loss << "\n";
   // A random T5's decoder hears its encoder only through cross-attention, so the soft tokens
@@ -188,20 +188,10 @@ TEST_F(PluginOverT5, TrainingLowersTheLossBeatsTheNoPersonaAblationAndLeavesT5Fr
 // its second epoch and resumed ends with the weights of the uninterrupted run.
 TEST_F(PluginOverT5, AResumedRunEndsWithTheWeightsOfAnUninterruptedOne) {
   const auto split = testing::two_taste_split(4, 2);
-  auto options = [](const std::string& tag) {
-    TrainOptions o;
-    o.epochs = 3;
-    o.lr = 3e-2;
-    o.batch_size = 4;
-    o.seed = 3;
-    o.progress_bar = false;
-    o.out_dir = testing::temp_dir(tag) + "/run";
-    return o;
-  };
   auto straight = make(true);
-  train_plugin(*straight, split, options("t5_straight"));
+  train_plugin(*straight, split, options("t5_straight", 3));
   auto first = make(true);
-  const auto o = options("t5_resume");
+  const auto o = options("t5_resume", 3);
   int calls = 0;
   const DevEvaluator stop_after_first_epoch = [&](const PersonaPlug&) {
     if (++calls == 1) request_training_stop();
