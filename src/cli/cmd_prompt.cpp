@@ -6,7 +6,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
-#include "eval/task_prompt.h"
+#include "plug/task_prompt.h"
 #include "pplug/error.h"
 #include "pplug/lamp_data.h"
 #include "pplug/lamp_prompt.h"

@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "eval/task_prompt.h"
+#include "plug/task_prompt.h"
 #include "pplug/error.h"
 #include "pplug/lamp_prompt.h"
 #include "pplug/lamp_retrieval.h"
-#include "train/progress.h"
+#include "util/progress.h"
 
 namespace pplug {
 namespace {

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <mutex>
 
-#include "eval/task_prompt.h"
+#include "plug/task_prompt.h"
 #include "models/tensor_fingerprint.h"
 #include "plug/llm_pooling.h"
 #include "plug/plugin_impl.h"

@@ -22,7 +22,7 @@
 #include "pplug/trainer.h"
 #include "train/batch_loss.h"
 #include "train/epoch_order.h"
-#include "train/progress.h"
+#include "util/progress.h"
 #include "train/train_data.h"
 #include "util/compute_threads.h"
 #include "util/file_io.h"

@@ -1,4 +1,5 @@
-// Training progress: a live bar on a terminal, plain log lines otherwise.
+// Progress of a long loop (training steps, evaluation batches): a live bar on a terminal, plain
+// log lines otherwise.
 #pragma once
 
 #include <chrono>
