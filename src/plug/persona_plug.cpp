@@ -7,10 +7,10 @@
 #include <cmath>
 #include <mutex>
 
-#include "plug/task_prompt.h"
 #include "models/tensor_fingerprint.h"
 #include "plug/llm_pooling.h"
 #include "plug/plugin_impl.h"
+#include "plug/task_prompt.h"
 #include "pplug/error.h"
 #include "pplug/lamp_retrieval.h"
 #include "pplug/lamp_task.h"

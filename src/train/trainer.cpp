@@ -22,12 +22,12 @@
 #include "pplug/trainer.h"
 #include "train/batch_loss.h"
 #include "train/epoch_order.h"
-#include "util/progress.h"
 #include "train/train_data.h"
 #include "util/compute_threads.h"
 #include "util/file_io.h"
 #include "util/hash.h"
 #include "util/log.h"
+#include "util/progress.h"
 
 namespace pplug {
 namespace fs = std::filesystem;
