@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "generation/framed_prompt.h"
 #include "plug/task_prompt.h"
 #include "pplug/error.h"
 #include "pplug/lamp_prompt.h"
@@ -119,8 +120,6 @@ std::vector<lamp::Output> predict(const LoadedModel& llm, const PersonaPlug* plu
   const auto model = language_model_of(llm);
   if (!model || !llm.tokenizer) throw InvalidArgument("predict: needs an LLM with its tokenizer");
   Generator generator(model, llm.tokenizer);
-  const std::vector<int> prompt_start = model->prompt_start_ids(tok);
-  const std::vector<int> prompt_end = model->prompt_end_ids(tok);
   std::vector<lamp::Output> out;
   out.reserve(questions.size());
   const int64_t batches =
@@ -175,8 +174,7 @@ std::vector<lamp::Output> predict(const LoadedModel& llm, const PersonaPlug* plu
       for (const auto& input : inputs) {
         std::vector<int> ids = detail::task_prompt_ids(tok, input, o.max_input_tokens, cue);
         const int anchor = ids.back();
-        ids.insert(ids.begin(), prompt_start.begin(), prompt_start.end());
-        ids.insert(ids.end(), prompt_end.begin(), prompt_end.end());
+        ids = detail::framed_prompt(*model, tok, ids);
         auto t = at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
         prompts.push_back({model->embed(t.unsqueeze(0)).squeeze(0), anchor});
       }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "generation/framed_prompt.h"
 #include "generation/sampler.h"
 #include "generation/text_stream.h"
 #include "pplug/error.h"
@@ -51,14 +52,8 @@ std::vector<GenerationResult> Generator::generate(const std::vector<std::string>
                                                   const GenerationOptions& options) const {
   std::vector<std::vector<int>> ids;
   ids.reserve(prompts.size());
-  const auto before = model_->prompt_start_ids(*tokenizer_);
-  const auto after = model_->prompt_end_ids(*tokenizer_);
   for (const auto& p : prompts) {
-    std::vector<int> row = before;
-    const auto text = tokenizer_->encode(p);
-    row.insert(row.end(), text.begin(), text.end());
-    row.insert(row.end(), after.begin(), after.end());
-    ids.push_back(std::move(row));
+    ids.push_back(detail::framed_prompt(*model_, *tokenizer_, tokenizer_->encode(p)));
   }
   return generate_ids(ids, options);
 }

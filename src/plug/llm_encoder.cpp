@@ -1,6 +1,7 @@
 // The frozen LLM as a sentence encoder: pooled final hidden states (mean or last token).
 #include <algorithm>
 
+#include "generation/framed_prompt.h"
 #include "plug/llm_pooling.h"
 #include "pplug/error.h"
 #include "pplug/sentence_encoder.h"
@@ -15,9 +16,9 @@ class LlmEncoder final : public SentenceEncoder {
              LlmEncoderOptions options)
       : model_(std::move(model)), tokenizer_(std::move(tokenizer)), options_(options) {
     if (!model_ || !tokenizer_) throw InvalidArgument("LLM encoder needs a model and tokenizer");
-    start_ = model_->prompt_start_ids(*tokenizer_);
-    end_ = model_->prompt_end_ids(*tokenizer_);
-    const auto frame = static_cast<int>(start_.size() + end_.size());
+    frame_ =
+        model_->prompt_start_ids(*tokenizer_).size() + model_->prompt_end_ids(*tokenizer_).size();
+    const auto frame = static_cast<int>(frame_);
     if (options_.max_tokens < frame + 1 || options_.batch_size < 1) {
       throw InvalidArgument("LLM encoder: max_tokens must be >= " + std::to_string(frame + 1) +
                             " and batch_size >= 1");
@@ -86,14 +87,12 @@ class LlmEncoder final : public SentenceEncoder {
 
   // Each text framed as the model frames a prompt; long texts keep their beginning.
   std::vector<std::vector<int>> token_ids(const std::vector<std::string>& texts) const {
-    const auto room = static_cast<size_t>(options_.max_tokens) - start_.size() - end_.size();
+    const auto room = static_cast<size_t>(options_.max_tokens) - frame_;
     std::vector<std::vector<int>> ids(texts.size());
     for (size_t i = 0; i < texts.size(); ++i) {
       auto text = tokenizer_->encode(texts[i]);
       if (text.size() > room) text.resize(room);
-      ids[i] = start_;
-      ids[i].insert(ids[i].end(), text.begin(), text.end());
-      ids[i].insert(ids[i].end(), end_.begin(), end_.end());
+      ids[i] = detail::framed_prompt(*model_, *tokenizer_, text);
     }
     return ids;
   }
@@ -101,7 +100,7 @@ class LlmEncoder final : public SentenceEncoder {
   std::shared_ptr<const LanguageModel> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;
   LlmEncoderOptions options_;
-  std::vector<int> start_, end_;
+  size_t frame_ = 0;  // ids the model's framing adds to every text ([BOS], T5's </s>)
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "generation/framed_prompt.h"
 #include "models/tensor_fingerprint.h"
 #include "plug/llm_pooling.h"
 #include "plug/plugin_impl.h"
@@ -378,10 +379,7 @@ std::vector<GenerationResult> PersonaPlug::generate(const std::vector<UserReques
                                                   options);
   }
   for (size_t i = 0; i < results.size(); ++i) {
-    results[i].prompt_ids = impl_->start_ids;
-    results[i].prompt_ids.insert(results[i].prompt_ids.end(), ids[i].begin(), ids[i].end());
-    results[i].prompt_ids.insert(results[i].prompt_ids.end(), impl_->end_ids.begin(),
-                                 impl_->end_ids.end());
+    results[i].prompt_ids = detail::framed_prompt(*impl_->lm, *llm_.tokenizer, ids[i]);
   }
   return results;
 }
