@@ -51,6 +51,8 @@ struct GenerationResult {
   double log_prob = 0.0;  // sum of log-probabilities of generated_ids under the model
 };
 
+class GenerationBatch;
+
 // Thread safety: a Generator holds only shared immutable state; generate() may run on several
 // threads at once.
 class Generator {
@@ -88,6 +90,7 @@ class Generator {
   const Tokenizer& tokenizer() const { return *tokenizer_; }
 
  private:
+  friend class GenerationBatch;  // starts its groups' sessions as sample_batch does
   // Both generate_embedded forms: validation, then beam search or sampling (tail may be null).
   std::vector<GenerationResult> run(const std::vector<EmbeddedPrompt>& prompts,
                                     const GenerationOptions& options, const PromptTail* tail) const;
@@ -111,6 +114,54 @@ class Generator {
 
   std::shared_ptr<const LanguageModel> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;
+};
+
+// Continuous batching: groups of sequences join a running decode between two steps and leave it
+// as soon as they finish, so a short request never waits for a long one to end and a new one
+// never waits for a whole batch. A group (one add(): one request's prompts) keeps its own
+// options, sampling generator, streaming callback and results; its output equals
+// Generator::generate_embedded of its prompts alone (greedy: the same tokens; sampled: the same
+// tokens for the same seed). Generator's own sampling runs on it, as a batch of one group.
+//
+// Decoder-only models take a group in at any step. An encoder-decoder's rows share their decoder
+// positions, so it takes groups only before its first step (can_join() says when).
+// Not thread-safe: one thread adds and steps.
+class GenerationBatch {
+ public:
+  explicit GenerationBatch(Generator generator);
+  ~GenerationBatch();
+  GenerationBatch(GenerationBatch&&) noexcept;
+  GenerationBatch& operator=(GenerationBatch&&) noexcept;
+
+  // Starts `prompts` (read through `tail` when given, see PromptTail) as one group and adds it
+  // to the running batch; the group's first tokens are picked by the next step(). `prompt_ids`
+  // (optional, one per prompt) are reported in the results. Returns the group's id. Throws
+  // InvalidArgument (the batch unchanged) for invalid options or prompts, beam search
+  // (num_beams > 1: not batched continuously), or when !can_join().
+  uint64_t add(const std::vector<EmbeddedPrompt>& prompts, const GenerationOptions& options,
+               const PromptTail* tail = nullptr, std::vector<std::vector<int>> prompt_ids = {});
+  // The same for text prompts, tokenized and framed as Generator::generate does.
+  uint64_t add_text(const std::vector<std::string>& prompts, const GenerationOptions& options);
+
+  struct Finished {
+    uint64_t group = 0;
+    std::vector<GenerationResult> results;  // one per prompt of the group, in order
+  };
+  // Picks one token for every running sequence (streaming callbacks run here), retires the
+  // groups that finished and feeds the others' tokens to the model. Returns the retired groups.
+  // If it throws (the model failed), the batch is left empty: every running group is lost.
+  std::vector<Finished> step();
+
+  // Whether add() can take a group now (always, except an encoder-decoder already decoding).
+  bool can_join() const;
+  bool empty() const;
+  size_t sequences() const;  // running rows
+  size_t groups() const;
+  const Generator& generator() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace pplug

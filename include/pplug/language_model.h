@@ -62,6 +62,18 @@ class DecodingSession {
   virtual void reorder(const torch::Tensor& index) = 0;
   // Continuation positions that can still be fed (the context fills up).
   virtual int64_t room() const = 0;
+  // Continuous batching: appends the rows of `other` (a session of the same model from start(),
+  // or one merged before) after this session's rows; each row keeps its own prompt, position and
+  // room, so room() becomes the larger of the two. `other` is left without rows. Returns false,
+  // changing nothing, where the model cannot take rows into a running decode (encoder-decoders:
+  // their decoder positions are shared by all rows).
+  virtual bool merge(DecodingSession& other) {
+    (void)other;
+    return false;
+  }
+  // Whether merge() would take a freshly started session's rows now: always for decoder-only
+  // models; for encoder-decoders only before this session's first feed().
+  virtual bool can_merge() const { return false; }
 };
 
 class LanguageModel {

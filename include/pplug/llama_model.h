@@ -57,6 +57,11 @@ class KVCache {
   // Row `row`'s real tokens copied out, for a row filled from its first token on (as a prompt
   // run through forward() into a fresh cache is).
   CachedPrefix extract_row(int64_t row) const;
+  // Continuous batching: appends `other`'s rows (a cache of the same model) after this cache's
+  // rows. Each row keeps its tokens and RoPE positions; the rows are re-aligned so that every
+  // row's next token goes to the same slot, slots no row uses any more are dropped, and the room
+  // after length() becomes the larger of the two caches' rooms.
+  void append(const KVCache& other);
 
  private:
   friend class LlamaModel;

@@ -45,7 +45,7 @@ class UserEmbedding {
  public:
   UserEmbedding() = default;
   int64_t num_items() const { return item_vectors_.defined() ? item_vectors_.size(0) : 0; }
-  const torch::Tensor& item_vectors() const { return item_vectors_; }          // (N, d_e) f32
+  const torch::Tensor& item_vectors() const { return item_vectors_; }  // (N, d_e) f32
   const torch::Tensor& item_projections() const { return item_projections_; }  // (N, n_p d) f32
   // What the input is compared with: (N, d_e) f32, the encoder's item keys when it makes them
   // (ItemVectors), otherwise the item vectors themselves.
@@ -117,6 +117,11 @@ class PersonaPlug {
   // Many users at once, each with its own soft tokens; runs as one batch.
   std::vector<GenerationResult> generate(const std::vector<UserRequest>& requests,
                                          const GenerationOptions& options) const;
+  // Continuous batching: starts `requests` as one group of `batch` (GenerationBatch::add), to
+  // decode alongside whatever else runs in it; its results equal generate(requests, options).
+  // `batch` must run this plug-in's LLM (MismatchError otherwise). Returns the group's id.
+  uint64_t add_to(GenerationBatch& batch, const std::vector<UserRequest>& requests,
+                  const GenerationOptions& options) const;
 
   // Rank classification: the log-probability of each candidate continuation (token ids) after
   // each request's personalized prompt, result[r][c] (Generator::score_candidates semantics).

@@ -44,6 +44,10 @@ class T5DecoderCache {
   int64_t length() const { return length_; }  // decoder positions filled so far
   // Keeps rows `index` (B') in that order (beam search, dropping finished requests).
   void reorder(const torch::Tensor& index);
+  // Appends `other`'s rows (a cache of the same model holding as many decoder positions) after
+  // this cache's rows; encoder outputs of different lengths are padded and masked. Throws
+  // InvalidArgument when the decoder lengths differ: T5's rows share their decoder positions.
+  void append(const T5DecoderCache& other);
 
  private:
   friend class T5Model;

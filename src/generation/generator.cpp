@@ -1,5 +1,4 @@
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
@@ -152,64 +151,12 @@ std::vector<GenerationResult> Generator::run(const std::vector<EmbeddedPrompt>& 
 std::vector<GenerationResult> Generator::sample_batch(const std::vector<EmbeddedPrompt>& prompts,
                                                       const GenerationOptions& options,
                                                       const PromptTail* tail) const {
-  const int64_t B = static_cast<int64_t>(prompts.size());
-  std::vector<size_t> rows(prompts.size());
-  for (size_t i = 0; i < rows.size(); ++i) rows[i] = i;
-  torch::Tensor logits;  // (B, V)
-  auto session = start(prompts, rows, options.max_new_tokens, tail, &logits);
-
-  auto generator = at::detail::createCPUGenerator(options.seed);
-  std::vector<GenerationResult> results(B);
-  std::vector<detail::TextStream> streams;
-  streams.reserve(B);
-  for (int64_t b = 0; b < B; ++b) {
-    streams.emplace_back(*tokenizer_, anchor(prompts[b]), options.stop_strings);
-  }
-  std::vector<bool> active(B, true);
-  int64_t remaining = B;
-  const int eos = tokenizer_->eos_id();
-  auto emit = [&](int64_t b, const std::string& delta) {
-    if (!delta.empty() && options.on_text && !options.on_text(static_cast<size_t>(b), delta)) {
-      results[b].finish_reason = FinishReason::kCallback;
-      return false;
-    }
-    return true;
-  };
-  auto finish = [&](int64_t b, FinishReason reason) {
-    active[b] = false;
-    --remaining;
-    results[b].finish_reason = reason;
-    if (reason != FinishReason::kCallback) emit(b, streams[b].flush());
-    results[b].text = streams[b].text();
-  };
-
-  for (int step = 0; step < options.max_new_tokens && remaining > 0; ++step) {
-    auto tokens = detail::pick_tokens(logits, options, generator);  // (B)
-    auto log_probs = logits.log_softmax(-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1);
-    auto token_acc = tokens.accessor<int64_t, 1>();
-    auto lp_acc = log_probs.accessor<float, 1>();
-    for (int64_t b = 0; b < B; ++b) {
-      if (!active[b]) continue;
-      const int id = static_cast<int>(token_acc[b]);
-      if (options.stop_at_eos && id == eos) {
-        finish(b, FinishReason::kEos);
-        continue;
-      }
-      results[b].generated_ids.push_back(id);
-      results[b].log_prob += lp_acc[b];
-      const std::string delta = streams[b].update(results[b].generated_ids);
-      if (streams[b].stopped()) {
-        emit(b, delta);
-        finish(b, FinishReason::kStopString);
-      } else if (!emit(b, delta)) {
-        finish(b, FinishReason::kCallback);
-      }
-    }
-    if (remaining == 0 || step + 1 == options.max_new_tokens || session->room() <= 0) break;
-    logits = mask_unknown(session->feed(tokens.unsqueeze(1), /*last_only=*/true).squeeze(1));
-  }
-  for (int64_t b = 0; b < B; ++b) {
-    if (active[b]) finish(b, FinishReason::kLength);
+  // One group decoding alone: the same loop continuous batching runs, so the two cannot drift.
+  GenerationBatch batch(*this);
+  batch.add(prompts, options, tail);
+  std::vector<GenerationResult> results;
+  while (!batch.empty()) {
+    for (auto& done : batch.step()) results = std::move(done.results);
   }
   return results;
 }

@@ -384,6 +384,28 @@ std::vector<GenerationResult> PersonaPlug::generate(const std::vector<UserReques
   return results;
 }
 
+uint64_t PersonaPlug::add_to(GenerationBatch& batch, const std::vector<UserRequest>& requests,
+                             const GenerationOptions& options) const {
+  const LanguageModel& runs = batch.generator().model();
+  const bool same = &runs == impl_->lm.get() || (runs.decoder_only() != nullptr &&
+                                                 runs.decoder_only() == impl_->lm->decoder_only());
+  if (!same) {
+    throw MismatchError("PersonaPlug::add_to: the batch runs another LLM than this plug-in's");
+  }
+  if (requests.empty()) throw InvalidArgument("PersonaPlug::add_to: no requests given");
+  std::vector<std::vector<int>> ids;
+  auto framed = [&] {
+    for (auto& i : ids) i = detail::framed_prompt(*impl_->lm, *llm_.tokenizer, i);
+    return std::move(ids);
+  };
+  if (impl_->read_once) {
+    const auto [heads, tail] = impl_->read_once_prompts(*this, requests, &ids);
+    return batch.add(heads, options, &tail, framed());
+  }
+  const auto prompts = impl_->embedded_prompts(*this, requests, &ids);
+  return batch.add(prompts, options, nullptr, framed());
+}
+
 std::vector<std::vector<double>> PersonaPlug::score_candidates(
     const std::vector<UserRequest>& requests,
     const std::vector<std::vector<int>>& candidates) const {

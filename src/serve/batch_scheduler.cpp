@@ -7,21 +7,31 @@
 namespace pplug::serve {
 namespace {
 
-bool greedy(const GenerationOptions& o) { return o.temperature < kGreedyTemperature; }
+// The message of what the library threw, and the status it deserves: 400 for a request it
+// refused as invalid, 500 for anything else.
+std::pair<int, std::string> describe(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const InvalidArgument& e) {
+    return {400, e.what()};
+  } catch (const c10::Error& e) {
+    const std::string message = e.what_without_backtrace();
+    return {500, message.substr(0, message.find('\n'))};
+  } catch (const std::exception& e) {
+    return {500, e.what()};
+  } catch (...) {
+    return {500, "unknown error"};
+  }
+}
 
 }  // namespace
 
-bool can_share_batch(const GenerationJob& a, const GenerationJob& b) {
-  return greedy(a.options) && greedy(b.options) && (a.user == nullptr) == (b.user == nullptr) &&
-         a.options.max_new_tokens == b.options.max_new_tokens &&
-         a.options.stop_strings == b.options.stop_strings &&
-         a.options.num_beams == b.options.num_beams &&
-         a.options.stop_at_eos == b.options.stop_at_eos;
-}
-
 BatchScheduler::BatchScheduler(std::shared_ptr<const PersonaPlug> plug, SchedulerOptions options,
                                Metrics* metrics)
-    : plug_(std::move(plug)), options_(options), metrics_(metrics) {
+    : plug_(std::move(plug)),
+      options_(options),
+      metrics_(metrics),
+      batch_(Generator(language_model_of(plug_->llm()), plug_->llm().tokenizer)) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -51,33 +61,91 @@ size_t BatchScheduler::queue_length() {
   return queue_.size();
 }
 
-BatchScheduler::Batch BatchScheduler::next_batch(std::unique_lock<std::mutex>& lock) {
-  wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-  if (stopping_) return {};
-  Batch batch = {queue_.front()};
-  queue_.pop_front();
-  int rows = batch.front()->n;
-  for (auto it = queue_.begin(); it != queue_.end() && rows < options_.max_batch;) {
-    if (rows + (*it)->n <= options_.max_batch && can_share_batch(*batch.front(), **it)) {
-      rows += (*it)->n;
-      batch.push_back(std::move(*it));
-      it = queue_.erase(it);
-    } else {
-      ++it;
-    }
+std::vector<std::shared_ptr<GenerationJob>> BatchScheduler::admissible(
+    std::unique_lock<std::mutex>& lock) {
+  wake_.wait(lock, [this] { return stopping_ || !queue_.empty() || !batch_.empty(); });
+  std::vector<std::shared_ptr<GenerationJob>> jobs;
+  if (stopping_) return jobs;  // finish what runs, admit nothing more
+  int rows = running_rows_;
+  // A job wider than the whole batch still runs, alone: refusing it would starve it forever.
+  while (!queue_.empty() && batch_.can_join() &&
+         (rows == 0 || rows + queue_.front()->n <= options_.max_batch)) {
+    rows += queue_.front()->n;
+    jobs.push_back(std::move(queue_.front()));
+    queue_.pop_front();
   }
-  return batch;
+  return jobs;
+}
+
+bool BatchScheduler::admit(const std::shared_ptr<GenerationJob>& job) {
+  GenerationOptions options = job->options;
+  options.on_text = nullptr;
+  if (job->on_text) {
+    options.on_text = [job](size_t choice, const std::string& delta) {
+      return job->on_text(choice, delta);
+    };
+  }
+  try {
+    uint64_t group = 0;
+    if (job->user) {
+      const std::vector<UserRequest> rows(static_cast<size_t>(job->n),
+                                          UserRequest{&job->user->embedding, job->input});
+      group = plug_->add_to(batch_, rows, options);
+    } else {
+      group = batch_.add_text(std::vector<std::string>(static_cast<size_t>(job->n), job->input),
+                              options);
+    }
+    running_[group] = job;
+    running_rows_ += job->n;
+    return true;
+  } catch (...) {
+    const auto [status, message] = describe(std::current_exception());
+    job->on_error(status, message);
+    return false;
+  }
+}
+
+void BatchScheduler::step() {
+  if (metrics_) metrics_->observe_batch(batch_.sequences());
+  std::vector<GenerationBatch::Finished> finished;
+  try {
+    finished = batch_.step();
+  } catch (...) {
+    // The batch is empty now (GenerationBatch::step): every running request is lost.
+    const auto [status, message] = describe(std::current_exception());
+    for (auto& [group, job] : running_) job->on_error(status, message);
+    running_.clear();
+    running_rows_ = 0;
+    return;
+  }
+  for (auto& done : finished) {
+    const auto it = running_.find(done.group);
+    if (it == running_.end()) continue;
+    const auto job = it->second;
+    running_.erase(it);
+    running_rows_ -= job->n;
+    if (metrics_) {
+      uint64_t prompt = 0, generated = 0;
+      for (const auto& r : done.results) {
+        prompt += r.prompt_ids.size();
+        generated += r.generated_ids.size();
+      }
+      metrics_->add_tokens(prompt, generated);
+    }
+    job->on_done(std::move(done.results));
+  }
 }
 
 void BatchScheduler::loop() {
   for (;;) {
-    Batch batch;
+    std::vector<std::shared_ptr<GenerationJob>> jobs;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      batch = next_batch(lock);
-      if (batch.empty()) break;
+      jobs = admissible(lock);
+      if (stopping_ && batch_.empty()) break;
     }
-    run(batch);
+    for (const auto& job : jobs) admit(job);
+    if (!batch_.empty()) step();
   }
   std::deque<std::shared_ptr<GenerationJob>> left;
   {
@@ -85,77 +153,6 @@ void BatchScheduler::loop() {
     left.swap(queue_);
   }
   for (const auto& job : left) job->on_error(503, "the server is shutting down");
-}
-
-std::vector<GenerationResult> BatchScheduler::generate(const Batch& batch) const {
-  // Row r of the batch is choice choice_of[r] of job job_of[r].
-  std::vector<size_t> job_of, choice_of;
-  for (size_t j = 0; j < batch.size(); ++j) {
-    for (int c = 0; c < batch[j]->n; ++c) {
-      job_of.push_back(j);
-      choice_of.push_back(static_cast<size_t>(c));
-    }
-  }
-  GenerationOptions options = batch.front()->options;
-  bool streaming = false;
-  for (const auto& job : batch) streaming = streaming || job->on_text != nullptr;
-  if (streaming) {
-    options.on_text = [&](size_t row, const std::string& delta) {
-      const auto& job = batch[job_of[row]];
-      return !job->on_text || job->on_text(choice_of[row], delta);
-    };
-  }
-  if (batch.front()->user) {
-    std::vector<UserRequest> requests;
-    for (size_t j : job_of) requests.push_back({&batch[j]->user->embedding, batch[j]->input});
-    return plug_->generate(requests, options);
-  }
-  std::vector<std::string> prompts;
-  for (size_t j : job_of) prompts.push_back(batch[j]->input);
-  return Generator(language_model_of(plug_->llm()), plug_->llm().tokenizer)
-      .generate(prompts, options);
-}
-
-void BatchScheduler::run(const Batch& batch) {
-  std::vector<GenerationResult> results;
-  int status = 500;
-  std::string error;
-  try {
-    results = generate(batch);
-  } catch (const InvalidArgument& e) {
-    status = 400;
-    error = e.what();
-  } catch (const c10::Error& e) {
-    error = e.what_without_backtrace();
-    error = error.substr(0, error.find('\n'));
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  if (!error.empty()) {
-    // One request the library refuses (a prompt too long, say) must not fail its batch-mates:
-    // each runs again alone, and only the culprit gets the error.
-    if (batch.size() > 1) {
-      for (const auto& job : batch) run({job});
-    } else {
-      batch.front()->on_error(status, error);
-    }
-    return;
-  }
-  if (metrics_) {
-    metrics_->observe_batch(results.size());
-    uint64_t prompt = 0, generated = 0;
-    for (const auto& r : results) {
-      prompt += r.prompt_ids.size();
-      generated += r.generated_ids.size();
-    }
-    metrics_->add_tokens(prompt, generated);
-  }
-  size_t row = 0;
-  for (const auto& job : batch) {
-    std::vector<GenerationResult> mine(results.begin() + row, results.begin() + row + job->n);
-    row += job->n;
-    job->on_done(std::move(mine));
-  }
 }
 
 }  // namespace pplug::serve

@@ -1,11 +1,10 @@
-// Batching across users: completion requests wait in a bounded queue; one scheduler thread
-// takes the oldest and every queued request it can share a batch with (greedy, same options,
-// personalized or not alike) up to max_batch rows, and runs them as one left-padded batch
-// (PersonaPlug::generate over many users, or Generator::generate for the plain model).
-//
-// Not yet continuous batching: a request arriving during a batch waits for the next one.
-// Sampled requests (temperature > 0) run alone, so that a seed reproduces its output whatever
-// else is queued.
+// Continuous batching across users: completion requests wait in a bounded queue; one scheduler
+// thread runs a GenerationBatch and, before every decode step, moves queued requests into it
+// while it has free rows (--max-batch; a request with n choices takes n rows), oldest first. A
+// request leaves the batch the step it finishes, so a short request never waits for a long one.
+// Personalized and plain requests, greedy or sampled, with any options, share the batch; each
+// request's output equals running it alone (a sampled one keeps its own seeded generator).
+// Encoder-decoders (T5) take requests only before the batch's first step (GenerationBatch).
 #pragma once
 
 #include <condition_variable>
@@ -15,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "pplug/persona_plug.h"
@@ -37,7 +37,7 @@ struct GenerationJob {
 };
 
 struct SchedulerOptions {
-  int max_batch = 8;      // rows (sum of n) per batch at most
+  int max_batch = 8;      // rows (sum of n) decoding at once at most
   size_t max_queue = 64;  // queued requests at most; submit() refuses beyond
 };
 
@@ -51,30 +51,31 @@ class BatchScheduler {
 
   // Queues the job; false (and nothing queued) when the queue is full or the scheduler stopped.
   bool submit(std::shared_ptr<GenerationJob> job);
-  // Finishes the running batch, fails the queued jobs (503) and joins the thread.
+  // Finishes the running requests, fails the queued ones (503) and joins the thread.
   void stop();
   size_t queue_length();
 
  private:
-  using Batch = std::vector<std::shared_ptr<GenerationJob>>;
   void loop();
-  Batch next_batch(std::unique_lock<std::mutex>& lock);
-  void run(const Batch& batch);
-  // Runs the batch; throws what the library throws.
-  std::vector<GenerationResult> generate(const Batch& batch) const;
+  // Queued jobs that fit the batch now, oldest first (a job that does not fit holds back the
+  // ones behind it, so that a wide request is not starved by narrow ones).
+  std::vector<std::shared_ptr<GenerationJob>> admissible(std::unique_lock<std::mutex>& lock);
+  // Starts the job in the batch; on failure tells the job (400/500) and returns false.
+  bool admit(const std::shared_ptr<GenerationJob>& job);
+  // One decode step; delivers the jobs that finished. A failing step fails every running job.
+  void step();
 
   std::shared_ptr<const PersonaPlug> plug_;
   SchedulerOptions options_;
   Metrics* metrics_;
+  GenerationBatch batch_;  // touched by the scheduler thread only
+  std::unordered_map<uint64_t, std::shared_ptr<GenerationJob>> running_;  // by group id
+  int running_rows_ = 0;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::shared_ptr<GenerationJob>> queue_;
   bool stopping_ = false;
   std::thread thread_;
 };
-
-// True when two jobs may share a batch: both greedy, same options, both personalized or both
-// plain.
-bool can_share_batch(const GenerationJob& a, const GenerationJob& b);
 
 }  // namespace pplug::serve

@@ -78,7 +78,7 @@ std::string Metrics::render(const GaugeValues& g) const {
   out += "# HELP pplug_request_seconds Completion latency, arrival to last token.\n";
   out += "# TYPE pplug_request_seconds histogram\n";
   latency_.render(out, "pplug_request_seconds");
-  out += "# HELP pplug_batch_rows Rows (sequences) per generation batch.\n";
+  out += "# HELP pplug_batch_rows Rows (sequences) decoding together, per decode step.\n";
   out += "# TYPE pplug_batch_rows histogram\n";
   batch_.render(out, "pplug_batch_rows");
   out += "# HELP pplug_queue_length Completion requests waiting for the scheduler.\n";

@@ -24,7 +24,7 @@ class Metrics {
   void count_request(const std::string& route, int status);
   // Seconds from a request's arrival to its last byte (streams: to the end of generation).
   void observe_latency(double seconds);
-  void observe_batch(size_t rows);  // rows of one scheduler batch
+  void observe_batch(size_t rows);  // rows of one decode step of the running batch
   void add_tokens(uint64_t prompt, uint64_t generated);
   std::string render(const GaugeValues& gauges) const;
 

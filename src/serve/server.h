@@ -17,7 +17,7 @@ struct ServerOptions {
   int port = 8080;                   // 0 = any free port (see Server::bind())
   std::string api_key;               // when set, every route needs "Authorization: Bearer KEY"
   std::string model_name = "pplug";  // the id /v1/models lists and responses echo by default
-  int max_batch = 8;                 // rows per generation batch
+  int max_batch = 8;                 // rows (sequences) decoding at once
   size_t max_queue = 64;             // completion requests waiting at most (then 503)
   size_t max_body_bytes = 8u << 20;  // request bodies larger than this get 413
   int max_tokens = 4096;             // the largest max_tokens a request may ask for

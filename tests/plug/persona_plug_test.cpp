@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "plug/plugin_module.h"
@@ -299,6 +300,44 @@ TEST_F(PromptQueryTest, ReadingThePromptOnceEqualsTwoPasses) {
       for (size_t c = 0; c < labels.size(); ++c) EXPECT_NEAR(s1[r][c], s2[r][c], 1e-3);
     }
   }
+}
+
+TEST_F(PromptQueryTest, RequestsJoiningARunningBatchEqualGenerate) {
+  // Both ways of building a personalized prompt (the prompt read once with its soft tokens as a
+  // tail, and the soft tokens placed by the encoder's query), joining a running decode.
+  PluginConfig encoder_query;
+  encoder_query.placement = SoftTokenPlacement::kBeforeAnswer;
+  for (auto plug : {make_prompt_plug(LlmEncoderOptions::Pooling::kMean), make(encoder_query, 3)}) {
+    const auto a = plug->embed_user(history(3)), b = plug->embed_user(history(6));
+    GenerationOptions o;
+    o.max_new_tokens = 8;
+    o.stop_at_eos = false;
+    GenerationBatch batch(Generator(llm_.model, llm_.tokenizer));
+    const uint64_t first = plug->add_to(batch, {{&a, input_}}, o);
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(batch.step().empty());
+    const uint64_t second =
+        plug->add_to(batch, {{&b, "description: a sunny park"}, {&a, "description: a boat"}}, o);
+    std::map<uint64_t, std::vector<GenerationResult>> got;
+    while (!batch.empty()) {
+      for (auto& done : batch.step()) got[done.group] = std::move(done.results);
+    }
+    const auto alone_first = plug->generate({{&a, input_}}, o);
+    const auto alone_second =
+        plug->generate({{&b, "description: a sunny park"}, {&a, "description: a boat"}}, o);
+    ASSERT_EQ(got[first].size(), 1u);
+    ASSERT_EQ(got[second].size(), 2u);
+    EXPECT_EQ(got[first][0].generated_ids, alone_first[0].generated_ids);
+    EXPECT_EQ(got[first][0].prompt_ids, alone_first[0].prompt_ids);
+    for (size_t i = 0; i < 2; ++i) {
+      EXPECT_EQ(got[second][i].generated_ids, alone_second[i].generated_ids) << i;
+      EXPECT_EQ(got[second][i].text, alone_second[i].text) << i;
+    }
+  }
+  auto plug = make();
+  const auto user = plug->embed_user(history(2));
+  auto other = testing::tiny_model(2);  // another LLM: its batch cannot take this plug-in's rows
+  GenerationBatch foreign(Generator(other, llm_.tokenizer));
+  EXPECT_THROW(plug->add_to(foreign, {{&user, input_}}, {}), MismatchError);
 }
 
 TEST_F(PromptQueryTest, ConcurrentScoringEqualsSerial) {

@@ -1,10 +1,11 @@
-// The scheduler batches what is queued together, each request's result equal to running it
-// alone; it refuses work beyond its queue and isolates a request the library refuses. Batches
-// are made deterministic by holding the scheduler thread inside a first job's on_done while
-// the others queue (no sleeps, no timing).
+// The scheduler decodes what is queued together and lets new requests join a running decode,
+// each request's result equal to running it alone; it refuses work beyond its queue and isolates
+// a request the library refuses. Batches are made deterministic by holding the scheduler thread
+// inside a job's callback while the others queue (no sleeps, no timing).
 #include <gtest/gtest.h>
 
 #include <future>
+#include <mutex>
 
 #include "serve/batch_scheduler.h"
 #include "serve/serve_fixture.h"
@@ -74,7 +75,14 @@ class BatchSchedulerTest : public ::testing::Test {
   serve::testing::TinyPlug tiny_;
 };
 
-TEST_F(BatchSchedulerTest, QueuedUsersRunAsOneBatchAndEqualEachAlone) {
+// The count of the histogram bucket `le` in /metrics text (cumulative, as Prometheus renders).
+uint64_t bucket(const std::string& text, const std::string& le) {
+  const std::string key = "pplug_batch_rows_bucket{le=\"" + le + "\"} ";
+  const auto at = text.find(key);
+  return at == std::string::npos ? 0 : std::stoull(text.substr(at + key.size()));
+}
+
+TEST_F(BatchSchedulerTest, QueuedUsersRunTogetherAndEqualEachAlone) {
   Metrics metrics;
   BatchScheduler scheduler(tiny_.plug, {8, 64}, &metrics);
   Blocker blocker;
@@ -103,10 +111,78 @@ TEST_F(BatchSchedulerTest, QueuedUsersRunAsOneBatchAndEqualEachAlone) {
       EXPECT_EQ(r.text, alone.text);
     }
   }
-  // One batch of 1 row (the blocker), then one of 5 rows (4 users, one with n = 2).
+  // The blocker's one step ran with 1 row; the 4 users (5 rows) decoded together after it.
   const std::string text = metrics.render({});
-  EXPECT_NE(text.find("pplug_batch_rows_bucket{le=\"4\"} 1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("pplug_batch_rows_bucket{le=\"8\"} 2\n"), std::string::npos) << text;
+  EXPECT_GE(bucket(text, "1"), 1u) << text;
+  EXPECT_GE(bucket(text, "8") - bucket(text, "4"), 1u) << text;
+}
+
+TEST_F(BatchSchedulerTest, ARequestJoinsARunningDecodeAndLeavesFirst) {
+  // A long plain request is held inside its stream after a few tokens; a short personalized and
+  // a sampled request queue meanwhile, join its decode, and finish while it still runs.
+  BatchScheduler scheduler(tiny_.plug, {8, 64}, nullptr);
+  std::mutex order_mutex;
+  std::vector<std::string> order;
+  auto record = [&](const std::string& name) {
+    std::lock_guard<std::mutex> lock(order_mutex);
+    order.push_back(name);
+  };
+  auto [long_job, long_outcome] = make_job(nullptr, "Once upon a time", 40);
+  long_job->options.stop_at_eos = false;
+  std::promise<void> held, release;
+  auto release_signal = release.get_future().share();
+  int deltas = 0;
+  long_job->on_text = [&, release_signal](size_t, const std::string&) {
+    if (++deltas == 3) {
+      held.set_value();
+      release_signal.wait();
+    }
+    return true;
+  };
+  auto long_done = long_job->on_done;
+  long_job->on_done = [&, long_done](std::vector<GenerationResult> r) {
+    record("long");
+    long_done(std::move(r));
+  };
+  ASSERT_TRUE(scheduler.submit(long_job));
+  held.get_future().wait();
+
+  const auto someone = user(3, 1);
+  auto [short_job, short_outcome] = make_job(someone, "A ball in the park", 4);
+  auto short_done = short_job->on_done;
+  short_job->on_done = [&, short_done](std::vector<GenerationResult> r) {
+    record("short");
+    short_done(std::move(r));
+  };
+  auto [sampled_job, sampled_outcome] = make_job(nullptr, "The cat", 5, /*n=*/2);
+  sampled_job->options.temperature = 0.8f;
+  sampled_job->options.seed = 11;
+  ASSERT_TRUE(scheduler.submit(short_job));
+  ASSERT_TRUE(scheduler.submit(sampled_job));
+  release.set_value();
+
+  const Outcome long_got = long_outcome.get(), short_got = short_outcome.get();
+  const Outcome sampled_got = sampled_outcome.get();
+  ASSERT_EQ(long_got.status, 0) << long_got.error;
+  ASSERT_EQ(short_got.status, 0) << short_got.error;
+  ASSERT_EQ(sampled_got.status, 0) << sampled_got.error;
+  EXPECT_EQ(order, (std::vector<std::string>{"short", "long"}));
+  Generator plain(tiny_.llm.model, tiny_.llm.tokenizer);
+  GenerationOptions o;
+  o.max_new_tokens = 40;
+  o.stop_at_eos = false;
+  EXPECT_EQ(long_got.results[0].generated_ids, plain.generate("Once upon a time", o).generated_ids);
+  EXPECT_EQ(long_got.results[0].generated_ids.size(), 40u);
+  o = GenerationOptions{};
+  o.max_new_tokens = 4;
+  EXPECT_EQ(short_got.results[0].generated_ids,
+            tiny_.plug->generate(someone->embedding, "A ball in the park", o).generated_ids);
+  o = sampled_job->options;
+  o.on_text = nullptr;
+  const auto sampled_alone = plain.generate(std::vector<std::string>{"The cat", "The cat"}, o);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(sampled_got.results[i].generated_ids, sampled_alone[i].generated_ids) << i;
+  }
 }
 
 TEST_F(BatchSchedulerTest, AFullQueueRefusesAndStopFailsWhatIsQueued) {
@@ -152,20 +228,6 @@ TEST_F(BatchSchedulerTest, ARefusedRequestDoesNotFailItsBatchMates) {
   o.max_new_tokens = 4;
   EXPECT_EQ(served.results[0].text,
             Generator(tiny_.llm.model, tiny_.llm.tokenizer).generate("Once upon a time", o).text);
-}
-
-TEST(BatchSharingTest, OnlyGreedyRequestsWithTheSameOptionsShare) {
-  GenerationJob a, b;
-  a.options.max_new_tokens = b.options.max_new_tokens = 5;
-  EXPECT_TRUE(can_share_batch(a, b));
-  b.options.temperature = 0.7f;  // sampled requests run alone (their seed must reproduce)
-  EXPECT_FALSE(can_share_batch(a, b));
-  b.options.temperature = 0;
-  b.options.stop_strings = {"\n"};
-  EXPECT_FALSE(can_share_batch(a, b));
-  b.options.stop_strings.clear();
-  b.user = std::make_shared<UserRecord>();  // personalized and plain run through different calls
-  EXPECT_FALSE(can_share_batch(a, b));
 }
 
 }  // namespace

@@ -27,6 +27,17 @@ class LlamaSession final : public DecodingSession {
   }
   void reorder(const torch::Tensor& index) override { cache_.reorder(index); }
   int64_t room() const override { return cache_.capacity() - cache_.length(); }
+  bool can_merge() const override { return true; }
+  bool merge(DecodingSession& other) override {
+    auto* same = dynamic_cast<LlamaSession*>(&other);
+    if (same == nullptr || &same->model_ != &model_) {
+      throw InvalidArgument("DecodingSession::merge: the sessions run different models");
+    }
+    c10::InferenceMode guard;
+    cache_.append(same->cache_);
+    same->cache_.reorder(at::empty({0}, at::kLong));
+    return true;
+  }
 
   KVCache& cache() { return cache_; }
 

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <set>
 #include <unordered_map>
 
@@ -180,58 +179,6 @@ at::Tensor scaled_inverse_frequencies(const LlamaConfig& c) {
 }
 
 }  // namespace
-
-KVCache::KVCache(const LlamaModel& model, int64_t batch, int64_t capacity)
-    : batch_(batch), capacity_(capacity) {
-  const auto& c = model.config();
-  if (batch <= 0 || capacity <= 0) {
-    throw InvalidArgument("KVCache: batch and capacity must be positive");
-  }
-  if (capacity > c.max_position_embeddings) {
-    throw InvalidArgument("KVCache: capacity " + std::to_string(capacity) +
-                          " exceeds max_position_embeddings " +
-                          std::to_string(c.max_position_embeddings));
-  }
-  const auto opts = at::TensorOptions().dtype(model.dtype());
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    keys_.push_back(at::zeros({batch, c.num_key_value_heads, capacity, c.head_dim()}, opts));
-    values_.push_back(at::zeros({batch, c.num_key_value_heads, capacity, c.head_dim()}, opts));
-  }
-  mask_ = at::zeros({batch, capacity}, at::kLong);
-  next_position_ = at::zeros({batch}, at::kLong);
-}
-
-void KVCache::reorder(const torch::Tensor& index) {
-  // Beam search calls this every step: copy only the filled slots of each kept row (the rest
-  // is never read before it is written), not whole capacity-long rows as index_select would.
-  const auto rows = index.to(at::kLong).contiguous();
-  const int64_t* src = rows.data_ptr<int64_t>();
-  for (int64_t r = 0; r < rows.numel(); ++r) {
-    if (src[r] < 0 || src[r] >= batch_) {
-      throw InvalidArgument("KVCache::reorder: row " + std::to_string(src[r]) +
-                            " is outside the batch of " + std::to_string(batch_));
-    }
-  }
-  auto gather = [&](torch::Tensor& t) {
-    auto out = at::empty({rows.numel(), t.size(1), t.size(2), t.size(3)}, t.options());
-    const int64_t heads = t.size(1), slab = t.size(2) * t.size(3);  // one head's (cap, hd)
-    const size_t bytes = static_cast<size_t>(length_ * t.size(3)) * t.element_size();
-    auto* dst_base = static_cast<char*>(out.data_ptr());
-    const auto* src_base = static_cast<const char*>(t.data_ptr());
-    for (int64_t r = 0; r < rows.numel(); ++r) {
-      for (int64_t h = 0; h < heads; ++h) {
-        std::memcpy(dst_base + (r * heads + h) * slab * t.element_size(),
-                    src_base + (src[r] * heads + h) * slab * t.element_size(), bytes);
-      }
-    }
-    t = out;
-  };
-  for (auto& k : keys_) gather(k);
-  for (auto& v : values_) gather(v);
-  mask_ = mask_.index_select(0, rows);
-  next_position_ = next_position_.index_select(0, rows);
-  batch_ = rows.numel();
-}
 
 LlamaModel::LlamaModel(LlamaConfig config,
                        const std::vector<std::pair<std::string, torch::Tensor>>& weights,

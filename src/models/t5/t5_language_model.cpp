@@ -48,6 +48,20 @@ class T5Session final : public DecodingSession {
   }
   void reorder(const torch::Tensor& index) override { cache_.reorder(index); }
   int64_t room() const override { return cache_.capacity() - cache_.length(); }
+  // Rows share their decoder positions (and T5's relative position bias with them), so rows
+  // join only while every row is at the same step: right after start().
+  bool can_merge() const override { return cache_.length() <= 1; }
+  bool merge(DecodingSession& other) override {
+    auto* same = dynamic_cast<T5Session*>(&other);
+    if (same == nullptr || &same->model_ != &model_) {
+      throw InvalidArgument("DecodingSession::merge: the sessions run different models");
+    }
+    if (!can_merge() || same->cache_.length() != cache_.length()) return false;
+    c10::InferenceMode guard;
+    cache_.append(same->cache_);
+    same->cache_.reorder(at::empty({0}, at::kLong));
+    return true;
+  }
 
  private:
   const T5Model& model_;

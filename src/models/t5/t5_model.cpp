@@ -234,4 +234,36 @@ void T5DecoderCache::reorder(const torch::Tensor& index) {
   batch_ = rows.numel();
 }
 
+void T5DecoderCache::append(const T5DecoderCache& other) {
+  if (other.length_ != length_) {
+    throw InvalidArgument("T5DecoderCache::append: the caches hold " + std::to_string(length_) +
+                          " and " + std::to_string(other.length_) +
+                          " decoder positions; T5's rows must be at the same step");
+  }
+  if (other.keys_.size() != keys_.size()) {
+    throw InvalidArgument("T5DecoderCache::append: the caches belong to different models");
+  }
+  if (other.batch_ == 0) return;
+  // Pads `t` along `dim` to `size` with `value` (a padded encoder slot is masked by its bias).
+  auto pad = [](const torch::Tensor& t, int64_t dim, int64_t size, double value) {
+    if (t.size(dim) == size) return t;
+    auto shape = t.sizes().vec();
+    shape[dim] = size - t.size(dim);
+    return at::cat({t, at::full(shape, value, t.options())}, dim);
+  };
+  const int64_t capacity = std::max(capacity_, other.capacity_);
+  const int64_t S = std::max(cross_bias_.size(3), other.cross_bias_.size(3));
+  for (size_t l = 0; l < keys_.size(); ++l) {
+    keys_[l] = at::cat({pad(keys_[l], 2, capacity, 0), pad(other.keys_[l], 2, capacity, 0)});
+    values_[l] = at::cat({pad(values_[l], 2, capacity, 0), pad(other.values_[l], 2, capacity, 0)});
+    cross_keys_[l] = at::cat({pad(cross_keys_[l], 2, S, 0), pad(other.cross_keys_[l], 2, S, 0)});
+    cross_values_[l] =
+        at::cat({pad(cross_values_[l], 2, S, 0), pad(other.cross_values_[l], 2, S, 0)});
+  }
+  cross_bias_ =
+      at::cat({pad(cross_bias_, 3, S, kMaskedScore), pad(other.cross_bias_, 3, S, kMaskedScore)});
+  batch_ += other.batch_;
+  capacity_ = capacity;
+}
+
 }  // namespace pplug
