@@ -39,6 +39,18 @@ using HistoryItem = lamp::ProfileItem;
 // A plain-text history item (field "text").
 HistoryItem text_item(std::string text, std::string id = "");
 
+// How UserEmbedding::to_bytes stores a user: the size trade-off of a user store
+// (docs/serving.md, "Size").
+struct EmbeddingStorage {
+  // Item vectors and keys: "f32", "bf16", or "int8" (each row scaled by its largest magnitude).
+  // Read back as f32.
+  std::string vectors = "f32";
+  // false: the projections are left out and the plug-in recomputes them from the item vectors
+  // at each query (one (N, d_e) x (d_e, n_p d) product). At LLM width they are most of a user's
+  // bytes (n_p d floats per item against d_e).
+  bool projections = true;
+};
+
 // A user's encoded history. Holds the frozen encoder's item vectors (d_e each) and the plug-in's
 // projections of them, so a query costs one input encoding and one weighted sum.
 class UserEmbedding {
@@ -46,7 +58,9 @@ class UserEmbedding {
   UserEmbedding() = default;
   int64_t num_items() const { return item_vectors_.defined() ? item_vectors_.size(0) : 0; }
   const torch::Tensor& item_vectors() const { return item_vectors_; }  // (N, d_e) f32
-  const torch::Tensor& item_projections() const { return item_projections_; }  // (N, n_p d) f32
+  // (N, n_p d) f32; undefined when read from a form stored without them (EmbeddingStorage):
+  // the plug-in then recomputes them at each query.
+  const torch::Tensor& item_projections() const { return item_projections_; }
   // What the input is compared with: (N, d_e) f32, the encoder's item keys when it makes them
   // (ItemVectors), otherwise the item vectors themselves.
   const torch::Tensor& item_keys() const {
@@ -62,10 +76,11 @@ class UserEmbedding {
   // different plug-ins or encoders, or an item id present in both.
   UserEmbedding appended(const UserEmbedding& added, int64_t max_items) const;
 
-  // A self-describing binary form (safetensors bytes with metadata).
-  std::string to_bytes() const;
+  // A self-describing binary form (safetensors bytes with metadata), as compact as `storage`
+  // says; from_bytes reads every form.
+  std::string to_bytes(const EmbeddingStorage& storage = {}) const;
   static UserEmbedding from_bytes(const std::string& bytes, const std::string& source = "bytes");
-  void save(const std::string& path) const;  // atomic
+  void save(const std::string& path, const EmbeddingStorage& storage = {}) const;  // atomic
   static UserEmbedding load(const std::string& path);
 
  private:

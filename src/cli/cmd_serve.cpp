@@ -22,6 +22,8 @@ struct ServeArgs {
   std::string model, tokenizer, encoder, plugin, store, dtype = "f32", model_name;
   serve::ServerOptions server;
   size_t cache_users = 1024;
+  EmbeddingStorage storage;
+  bool no_store_projections = false;
   int threads = 0;
 };
 
@@ -49,8 +51,9 @@ void run_serve(ServeArgs a) {
   set_threads(a.threads);
   const auto llm = load_cli_model(a.model, a.tokenizer, a.dtype);
   std::shared_ptr<const PersonaPlug> plug = load_cli_plugin(a.plugin, llm, a.encoder);
-  auto store =
-      std::make_shared<serve::UserStore>(a.store, serve::store_identity(*plug), a.cache_users);
+  a.storage.projections = !a.no_store_projections;
+  auto store = std::make_shared<serve::UserStore>(a.store, serve::store_identity(*plug),
+                                                  a.cache_users, a.storage);
   a.server.model_name = served_name(a);
   serve::Server server(plug, store, a.server);
   const int port = server.bind();
@@ -95,7 +98,8 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--api-key", args->server.api_key,
                   "Require 'Authorization: Bearer KEY' on every route (or env PPLUG_API_KEY)")
       ->envname("PPLUG_API_KEY");
-  cmd->add_option("--max-batch", args->server.max_batch, "Sequences per generation batch")
+  cmd->add_option("--max-batch", args->server.max_batch,
+                  "Sequences decoding at once (requests join a running decode as rows free up)")
       ->capture_default_str()
       ->check(int_in(1, limits::kMaxBatch));
   cmd->add_option("--max-queue", args->server.max_queue,
@@ -111,6 +115,12 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--cache-users", args->cache_users, "Users kept in memory (LRU)")
       ->capture_default_str()
       ->check(int_in(0, 10000000));
+  cmd->add_option("--store-vectors", args->storage.vectors,
+                  "How user records store item vectors: f32, bf16 or int8 (docs/serving.md, Size)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "bf16", "int8"}));
+  cmd->add_flag("--no-store-projections", args->no_store_projections,
+                "Leave projections out of user records: recomputed at each query (smaller store)");
   cmd->add_option("--model-name", args->model_name,
                   "Model id in /v1/models and responses (default: --model's file or folder name)");
   add_threads_option(cmd, args->threads);

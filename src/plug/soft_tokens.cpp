@@ -51,10 +51,12 @@ detail::SoftTokens PersonaPlug::Impl::soft_tokens_batch(const PersonaPlug& plug,
     longest = std::max(longest, user->num_items());
   }
   // Embeddings made by another version of this plug-in (same encoder) stay usable: only the
-  // projections depend on the plug-in weights, and they are cheap to redo.
+  // projections depend on the plug-in weights, and they are cheap to redo. A compact form
+  // stored without projections (EmbeddingStorage) has them redone here, at every query.
   auto projections_of = [&](const UserEmbedding& user) {
-    return user.plugin_fingerprint() == plugin_fp ? user.item_projections()
-                                                  : module->project_items(user.item_vectors());
+    return user.plugin_fingerprint() == plugin_fp && user.item_projections().defined()
+               ? user.item_projections()
+               : module->project_items(user.item_vectors());
   };
   if (B == 1 && requests[0].user->num_items() > 0) {  // one user: no padding, no copies
     const UserEmbedding& user = *requests[0].user;

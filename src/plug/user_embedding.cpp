@@ -15,7 +15,8 @@
 namespace pplug {
 namespace {
 constexpr const char* kFormat = "pplug-user-embedding";
-constexpr int kVersion = 1;
+constexpr int kVersion = 1;         // f32 item vectors and their projections
+constexpr int kCompactVersion = 2;  // bf16 / int8 vectors, or no projections (EmbeddingStorage)
 }  // namespace
 
 void detail::require_unique_item_ids(const std::vector<std::string>& ids,
@@ -69,90 +70,151 @@ UserEmbedding UserEmbedding::appended(const UserEmbedding& added, int64_t max_it
     return t.defined() ? t.slice(0, drop).contiguous() : t;
   };
   out.item_vectors_ = tail(join(item_vectors_, added.item_vectors_));
-  out.item_projections_ = tail(join(item_projections_, added.item_projections_));
+  // Projections stay only when both sides hold them (a compact form recomputes them per query).
+  const bool projected = (num_items() == 0 || item_projections_.defined()) &&
+                         (added.num_items() == 0 || added.item_projections_.defined());
+  out.item_projections_ =
+      projected ? tail(join(item_projections_, added.item_projections_)) : torch::Tensor();
   out.item_keys_ = tail(join(item_keys_, added.item_keys_));
   out.item_ids_.erase(out.item_ids_.begin(), out.item_ids_.begin() + drop);
   return out;
 }
 
-std::string UserEmbedding::to_bytes() const {
+namespace {
+
+// Rows of `t` (N, d) as int8 with one f32 scale per row (its largest magnitude / 127).
+std::pair<torch::Tensor, torch::Tensor> quantize_rows(const torch::Tensor& t) {
+  const auto scale = t.abs().amax(1) / 127.0;  // (N)
+  const auto safe = at::where(scale > 0, scale, at::ones_like(scale));
+  const auto q = at::round(t / safe.unsqueeze(1)).clamp(-127, 127).to(at::kChar);
+  return {q, scale.to(at::kFloat)};
+}
+
+// Adds `name` (N, d) f32 to `tensors` in the storage type `vectors` ("f32", "bf16", "int8").
+void add_vectors(std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                 const std::string& name, const torch::Tensor& t, const std::string& vectors) {
+  if (vectors == "f32") {
+    tensors.emplace_back(name, t);
+  } else if (vectors == "bf16") {
+    tensors.emplace_back(name, t.to(at::kBFloat16));
+  } else {
+    auto [q, scale] = quantize_rows(t);
+    tensors.emplace_back(name, q);
+    tensors.emplace_back(name + "_scale", scale);
+  }
+}
+
+// Reads `name` back as f32 (N, cols): stored F32, BF16, or I8 with a `name`_scale row of scales.
+torch::Tensor read_vectors(const SafetensorsFile& file, const std::string& name, int64_t n,
+                           const std::string& source) {
+  const auto& info = file.info(name);
+  if (info.shape.size() != 2 || info.shape[0] != n) {
+    throw FormatError(source + ": " + name + " must have " + std::to_string(n) +
+                      " rows (one per item id), it has shape " + c10::str(info.shape));
+  }
+  torch::Tensor out;
+  if (info.dtype == "F32" || info.dtype == "BF16") {
+    out = file.get(name, torch::kFloat32);
+  } else if (info.dtype == "I8") {
+    const std::string scale_name = name + "_scale";
+    if (!file.contains(scale_name)) {
+      throw FormatError(source + ": " + name + " is int8 but " + scale_name + " is missing");
+    }
+    const auto scale = file.get(scale_name, torch::kFloat32, {n});
+    detail::require_finite(scale, source, scale_name);
+    out = file.get(name).to(at::kFloat) * scale.unsqueeze(1);
+  } else {
+    throw FormatError(source + ": " + name + " has dtype " + info.dtype +
+                      "; user embeddings store F32, BF16 or I8 item vectors");
+  }
+  detail::require_finite(out, source, name);
+  return out;
+}
+
+}  // namespace
+
+std::string UserEmbedding::to_bytes(const EmbeddingStorage& storage) const {
+  if (storage.vectors != "f32" && storage.vectors != "bf16" && storage.vectors != "int8") {
+    throw InvalidArgument("user embedding storage: vectors must be f32, bf16 or int8, got '" +
+                          storage.vectors + "'");
+  }
   // The file format keys items by id: a history with one id twice is refused before writing.
   try {
     detail::require_unique_item_ids(item_ids_, "user embedding");
   } catch (const FormatError& e) {
     throw InvalidArgument(std::string(e.what()) + "; give every history item its own id");
   }
+  // The full form stays version 1, so that earlier readers keep reading what they can.
+  const bool projections = storage.projections && item_projections_.defined();
+  const bool full = storage.vectors == "f32" && (projections || num_items() == 0);
   nlohmann::json ids = item_ids_;
-  std::map<std::string, std::string> meta = {{"format", kFormat},
-                                             {"format_version", std::to_string(kVersion)},
-                                             {"item_ids", ids.dump()},
-                                             {"encoder_fingerprint", encoder_fingerprint_},
-                                             {"plugin_fingerprint", plugin_fingerprint_}};
+  std::map<std::string, std::string> meta = {
+      {"format", kFormat},
+      {"format_version", std::to_string(full ? kVersion : kCompactVersion)},
+      {"item_ids", ids.dump()},
+      {"encoder_fingerprint", encoder_fingerprint_},
+      {"plugin_fingerprint", plugin_fingerprint_}};
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   if (item_vectors_.defined()) {
-    tensors.emplace_back("item_vectors", item_vectors_);
-    tensors.emplace_back("item_projections", item_projections_);
-    if (item_keys_.defined()) tensors.emplace_back("item_keys", item_keys_);
+    add_vectors(tensors, "item_vectors", item_vectors_, storage.vectors);
+    if (projections) tensors.emplace_back("item_projections", item_projections_);
+    if (item_keys_.defined()) add_vectors(tensors, "item_keys", item_keys_, storage.vectors);
   }
   return serialize_safetensors(tensors, meta);
 }
 
 UserEmbedding UserEmbedding::from_bytes(const std::string& bytes, const std::string& source) {
   SafetensorsFile file = SafetensorsFile::from_bytes(bytes, source);
-  {
-    const auto& meta = file.metadata();
-    auto field = [&](const char* key) -> const std::string& {
-      const auto it = meta.find(key);
-      if (it == meta.end()) throw FormatError(source + ": missing metadata field '" + key + "'");
-      return it->second;
-    };
-    if (field("format") != kFormat) {
-      throw FormatError(source + ": not a user embedding (format '" + field("format") + "')");
-    }
-    if (field("format_version") != std::to_string(kVersion)) {
-      throw FormatError(source + ": unsupported format_version " + field("format_version"));
-    }
-    UserEmbedding user;
-    user.encoder_fingerprint_ = field("encoder_fingerprint");
-    user.plugin_fingerprint_ = field("plugin_fingerprint");
-    nlohmann::json ids;
-    try {
-      ids = nlohmann::json::parse(field("item_ids"));
-      user.item_ids_ = ids.get<std::vector<std::string>>();
-    } catch (const nlohmann::json::exception& e) {
-      throw FormatError(source + ": metadata item_ids is not a JSON string array");
-    }
-    detail::require_unique_item_ids(user.item_ids_, source);
-    if (!user.item_ids_.empty()) {
-      if (!file.contains("item_vectors") || !file.contains("item_projections")) {
-        throw FormatError(source + ": missing item_vectors or item_projections");
-      }
-      user.item_vectors_ = file.get("item_vectors", torch::kFloat32);
-      user.item_projections_ = file.get("item_projections", torch::kFloat32);
-      const auto n = static_cast<int64_t>(user.item_ids_.size());
-      if (user.item_vectors_.dim() != 2 || user.item_vectors_.size(0) != n ||
-          user.item_projections_.dim() != 2 || user.item_projections_.size(0) != n) {
-        throw FormatError(source + ": tensor rows disagree with the " + std::to_string(n) +
-                          " item ids");
-      }
-      detail::require_finite(user.item_vectors_, source, "item_vectors");
-      detail::require_finite(user.item_projections_, source, "item_projections");
-      if (file.contains("item_keys")) {
-        user.item_keys_ = file.get("item_keys", torch::kFloat32);
-        if (!user.item_keys_.sizes().equals(user.item_vectors_.sizes())) {
-          throw FormatError(source + ": item_keys has shape " + c10::str(user.item_keys_.sizes()) +
-                            ", item_vectors " + c10::str(user.item_vectors_.sizes()) +
-                            " (they must match)");
-        }
-        detail::require_finite(user.item_keys_, source, "item_keys");
-      }
-    }
-    return user;
+  const auto& meta = file.metadata();
+  auto field = [&](const char* key) -> const std::string& {
+    const auto it = meta.find(key);
+    if (it == meta.end()) throw FormatError(source + ": missing metadata field '" + key + "'");
+    return it->second;
+  };
+  if (field("format") != kFormat) {
+    throw FormatError(source + ": not a user embedding (format '" + field("format") + "')");
   }
+  const std::string& version = field("format_version");
+  if (version != std::to_string(kVersion) && version != std::to_string(kCompactVersion)) {
+    throw FormatError(source + ": unsupported format_version " + version);
+  }
+  const bool compact = version == std::to_string(kCompactVersion);
+  UserEmbedding user;
+  user.encoder_fingerprint_ = field("encoder_fingerprint");
+  user.plugin_fingerprint_ = field("plugin_fingerprint");
+  try {
+    user.item_ids_ = nlohmann::json::parse(field("item_ids")).get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(source + ": metadata item_ids is not a JSON string array");
+  }
+  detail::require_unique_item_ids(user.item_ids_, source);
+  if (user.item_ids_.empty()) return user;
+  const auto n = static_cast<int64_t>(user.item_ids_.size());
+  if (!file.contains("item_vectors") || (!compact && !file.contains("item_projections"))) {
+    throw FormatError(source + ": missing item_vectors or item_projections");
+  }
+  user.item_vectors_ = read_vectors(file, "item_vectors", n, source);
+  if (file.contains("item_projections")) {
+    user.item_projections_ = file.get("item_projections", torch::kFloat32);
+    if (user.item_projections_.dim() != 2 || user.item_projections_.size(0) != n) {
+      throw FormatError(source + ": tensor rows disagree with the " + std::to_string(n) +
+                        " item ids");
+    }
+    detail::require_finite(user.item_projections_, source, "item_projections");
+  }
+  if (file.contains("item_keys")) {
+    user.item_keys_ = read_vectors(file, "item_keys", n, source);
+    if (!user.item_keys_.sizes().equals(user.item_vectors_.sizes())) {
+      throw FormatError(source + ": item_keys has shape " + c10::str(user.item_keys_.sizes()) +
+                        ", item_vectors " + c10::str(user.item_vectors_.sizes()) +
+                        " (they must match)");
+    }
+  }
+  return user;
 }
 
-void UserEmbedding::save(const std::string& path) const {
-  detail::write_file_atomic(path, to_bytes());
+void UserEmbedding::save(const std::string& path, const EmbeddingStorage& storage) const {
+  detail::write_file_atomic(path, to_bytes(storage));
 }
 
 UserEmbedding UserEmbedding::load(const std::string& path) {

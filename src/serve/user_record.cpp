@@ -60,10 +60,11 @@ class Reader {
 
 }  // namespace
 
-std::string encode_user_record(const std::string& user_id, const UserRecord& record) {
+std::string encode_user_record(const std::string& user_id, const UserRecord& record,
+                               const EmbeddingStorage& storage) {
   const nlohmann::json header = {{"user", user_id}, {"items", history_items_to_json(record.items)}};
   const std::string head = header.dump();
-  const std::string embedding = record.embedding.to_bytes();
+  const std::string embedding = record.embedding.to_bytes(storage);
   std::string out(kMagic, sizeof(kMagic));
   put<uint32_t>(out, kVersion);
   put<uint64_t>(out, head.size());

@@ -19,7 +19,9 @@ struct UserRecord {
 //   "PPLUGUSR" | u32 version | u64 n | header JSON (n bytes: {"user": id, "items": [...]})
 //   | u64 m | UserEmbedding::to_bytes() (m bytes) | u64 checksum of everything before it
 // The checksum catches a file damaged outside pplug (writes are atomic renames, never torn).
-std::string encode_user_record(const std::string& user_id, const UserRecord& record);
+// `storage`: how compact the embedding is stored (bf16 / int8 vectors, projections left out).
+std::string encode_user_record(const std::string& user_id, const UserRecord& record,
+                               const EmbeddingStorage& storage = {});
 // Throws FormatError naming `source` for a damaged file or one written for another user id.
 UserRecord decode_user_record(const std::string& bytes, const std::string& user_id,
                               const std::string& source);

@@ -59,8 +59,13 @@ StoreIdentity store_identity(const PersonaPlug& plug) {
   return {plug.fingerprint(), plug.encoder().fingerprint(), plug.language_model().fingerprint()};
 }
 
-UserStore::UserStore(std::string dir, StoreIdentity identity, size_t cache_users)
-    : dir_(std::move(dir)), identity_(std::move(identity)), cache_(cache_users) {
+UserStore::UserStore(std::string dir, StoreIdentity identity, size_t cache_users,
+                     EmbeddingStorage storage)
+    : dir_(std::move(dir)),
+      identity_(std::move(identity)),
+      storage_(std::move(storage)),
+      cache_(cache_users) {
+  UserEmbedding().to_bytes(storage_);  // refuses an unknown vector type before anything is written
   open_manifest();
 }
 
@@ -160,7 +165,12 @@ void UserStore::write_record(const std::string& id, const std::string& bytes) {
 }
 
 void UserStore::put(const std::string& id, std::shared_ptr<const UserRecord> record) {
-  write_record(id, encode_user_record(id, *record));
+  const std::string bytes = encode_user_record(id, *record, storage_);
+  write_record(id, bytes);
+  const EmbeddingStorage full;
+  if (storage_.vectors != full.vectors || storage_.projections != full.projections) {
+    record = std::make_shared<const UserRecord>(decode_user_record(bytes, id, user_path(id)));
+  }
   std::lock_guard<std::mutex> lock(cache_mutex_);
   ++epoch_;
   cache_.put(id, std::move(record));

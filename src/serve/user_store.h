@@ -35,11 +35,14 @@ class UserStore {
   // Opens DIR (creating it, and its manifest, when absent or empty). Throws MismatchError naming
   // both sides when the manifest records another plug-in, encoder or LLM; FormatError for a
   // damaged manifest; InvalidArgument when DIR is a file or a non-empty folder of something else.
-  UserStore(std::string dir, StoreIdentity identity, size_t cache_users = 1024);
+  // `storage`: how records are written (EmbeddingStorage); records of every form are read.
+  UserStore(std::string dir, StoreIdentity identity, size_t cache_users = 1024,
+            EmbeddingStorage storage = {});
 
   // The user's record, or nullptr when the user has none. FormatError for a damaged file.
   std::shared_ptr<const UserRecord> get(const std::string& id);
-  // Writes the record (atomically) and caches it.
+  // Writes the record (atomically) and caches it as a later get() would read it back (a
+  // compact storage rounds the vectors), so a restart serves the very same embeddings.
   void put(const std::string& id, std::shared_ptr<const UserRecord> record);
   // Writes already encoded record bytes (encode_user_record) atomically, without caching: the
   // file-level step of put(), also what a writer that must not touch libtorch uses (tests).
@@ -54,6 +57,7 @@ class UserStore {
 
   const std::string& dir() const { return dir_; }
   const StoreIdentity& identity() const { return identity_; }
+  const EmbeddingStorage& storage() const { return storage_; }
   size_t cached_users();
   uint64_t cache_hits() const { return hits_; }
   uint64_t cache_misses() const { return misses_; }
@@ -64,6 +68,7 @@ class UserStore {
 
   std::string dir_;
   StoreIdentity identity_;
+  EmbeddingStorage storage_;
   std::mutex cache_mutex_;
   LruCache<std::shared_ptr<const UserRecord>> cache_;
   uint64_t epoch_ = 0;  // bumped by every write or removal (under cache_mutex_)

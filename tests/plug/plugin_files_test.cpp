@@ -146,6 +146,76 @@ std::vector<HistoryItem> items(const std::vector<std::string>& ids) {
   return out;
 }
 
+TEST_F(PluginFilesTest, CompactUserEmbeddingsRoundTripAndPersonalizeAlike) {
+  const UserEmbedding user = plug_->embed_user(items({"a", "b", "c", "d", "e"}));
+  const std::string input = "description: a story about a dog";
+  const auto reference = plug_->soft_tokens(user, input);
+  const size_t full = user.to_bytes().size();
+  // Per element, int8 keeps the largest magnitude of each row exactly and the rest within half
+  // a step (max / 254); bf16 within its 8-bit mantissa.
+  const auto step = user.item_vectors().abs().amax(1, true) / 254.0;
+  for (const std::string vectors : {"f32", "bf16", "int8"}) {
+    for (bool projections : {true, false}) {
+      EmbeddingStorage storage;
+      storage.vectors = vectors;
+      storage.projections = projections;
+      const std::string bytes = user.to_bytes(storage);
+      const auto back = UserEmbedding::from_bytes(bytes, "compact.st");
+      const std::string what = vectors + (projections ? " with" : " without") + " projections";
+      EXPECT_EQ(back.item_ids(), user.item_ids()) << what;
+      EXPECT_EQ(back.item_projections().defined(), projections) << what;
+      const auto error = (back.item_vectors() - user.item_vectors()).abs();
+      if (vectors == "f32") EXPECT_TRUE(at::equal(back.item_vectors(), user.item_vectors()));
+      if (vectors == "bf16") {
+        EXPECT_TRUE(at::allclose(back.item_vectors(), user.item_vectors(), 1e-2, 1e-6)) << what;
+      }
+      if (vectors == "int8") {
+        EXPECT_TRUE((error <= step * 1.0001 + 1e-7).all().item<bool>()) << what;
+      }
+      if (vectors != "f32" || !projections) EXPECT_LT(bytes.size(), full) << what;
+      // Soft tokens from the compact form: equal where nothing was rounded, close otherwise
+      // (projections left out are recomputed from the stored vectors at the query).
+      const auto soft = plug_->soft_tokens(back, input);
+      if (vectors == "f32") {
+        EXPECT_TRUE(at::allclose(soft, reference, 1e-5, 1e-6)) << what;
+      } else {
+        EXPECT_TRUE(at::allclose(soft, reference, 5e-2, 5e-3)) << what;
+      }
+      // Re-encoding what was read back changes nothing (appends rewrite records).
+      EXPECT_TRUE(at::equal(UserEmbedding::from_bytes(back.to_bytes(storage)).item_vectors(),
+                            back.item_vectors()))
+          << what;
+    }
+  }
+  EmbeddingStorage unknown;
+  unknown.vectors = "int4";
+  EXPECT_THROW(user.to_bytes(unknown), InvalidArgument);
+  // An item vector stored in a type the reader does not take is refused by name.
+  const std::string forged =
+      serialize_safetensors({{"item_vectors", user.item_vectors().to(at::kInt)}},
+                            {{"format", "pplug-user-embedding"},
+                             {"format_version", "2"},
+                             {"item_ids", R"(["a","b","c","d","e"])"},
+                             {"encoder_fingerprint", encoder_->fingerprint()},
+                             {"plugin_fingerprint", plug_->fingerprint()}});
+  try {
+    UserEmbedding::from_bytes(forged, "int32.st");
+    ADD_FAILURE() << "int32 vectors loaded";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("int32.st: item_vectors has dtype I32"), std::string::npos)
+        << e.what();
+  }
+  // A compact history appended to a full one keeps no projections (they would not line up).
+  EmbeddingStorage small;
+  small.projections = false;
+  const auto compact = UserEmbedding::from_bytes(user.to_bytes(small));
+  const auto more = plug_->embed_user(items({"f"}));
+  const auto joined = compact.appended(more, 100);
+  EXPECT_EQ(joined.num_items(), 6);
+  EXPECT_FALSE(joined.item_projections().defined());
+  EXPECT_TRUE(user.appended(more, 100).item_projections().defined());
+}
+
 TEST_F(PluginFilesTest, UserEmbeddingsWithDuplicateIdsOrNansAreRefused) {
   const UserEmbedding user = plug_->embed_user(items({"a", "b", "", ""}));  // "" may repeat
   const auto back = UserEmbedding::from_bytes(user.to_bytes(), "u.st");

@@ -118,6 +118,30 @@ TEST_F(UserStoreTest, RecordsPersistInFanOutFolders) {
   EXPECT_EQ(open()->get("alice"), nullptr);
 }
 
+TEST_F(UserStoreTest, ACompactStoreServesAfterARestartWhatItServedBefore) {
+  EmbeddingStorage storage;
+  storage.vectors = "int8";
+  storage.projections = false;
+  auto store = std::make_shared<UserStore>(dir_, store_identity(*tiny_.plug), 16, storage);
+  const auto alice = record(4, 2);
+  store->put("alice", alice);
+  const auto cached = store->get("alice");  // from memory
+  ASSERT_NE(cached, nullptr);
+  EXPECT_FALSE(cached->embedding.item_projections().defined());
+  auto restarted = std::make_shared<UserStore>(dir_, store_identity(*tiny_.plug), 16, storage);
+  const auto read = restarted->get("alice");  // from disk
+  ASSERT_NE(read, nullptr);
+  EXPECT_TRUE(at::equal(read->embedding.item_vectors(), cached->embedding.item_vectors()));
+  const std::string input = "a story about a boat";
+  EXPECT_TRUE(at::equal(tiny_.plug->soft_tokens(read->embedding, input),
+                        tiny_.plug->soft_tokens(cached->embedding, input)));
+  // Smaller on disk than the full form of the same user.
+  const auto full_size = encode_user_record("alice", *alice).size();
+  EXPECT_LT(fs::file_size(store->user_path("alice")), full_size);
+  // A full store reads the compact record too (records describe themselves).
+  EXPECT_NE(open()->get("alice"), nullptr);
+}
+
 TEST_F(UserStoreTest, AStoreOfAnotherPluginIsRefusedNamingBoth) {
   open()->put("bob", record(1, 0));
   const auto other = make_tiny_plug(/*seed=*/7);  // other projector weights
