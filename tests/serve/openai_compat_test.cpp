@@ -11,6 +11,7 @@
 
 #include "serve/api_error.h"
 #include "serve/openai_request.h"
+#include "serve/openai_response.h"
 #include "serve/serve_fixture.h"
 #include "serve/server.h"
 
@@ -112,6 +113,17 @@ TEST(OpenAiRequestTest, StreamOptionsAskForUsageOnlyOnAStream) {
   EXPECT_EQ(e.param, "stream_options");
 }
 
+// Two finished choices of one request: a shared prompt of 3 ids, 2 and 4 generated ids.
+std::vector<GenerationResult> two_results() {
+  std::vector<GenerationResult> results(2);
+  for (auto& r : results) r.prompt_ids = {1, 10, 11};
+  results[0].generated_ids = {5, 6};
+  results[0].finish_reason = FinishReason::kEos;
+  results[1].generated_ids = {7, 8, 9, 10};
+  results[1].finish_reason = FinishReason::kLength;
+  return results;
+}
+
 // The data payloads of SSE text, split as openai-python's SSEDecoder splits them: lines end at
 // CR, LF or CRLF; a blank line dispatches the event; "data:" drops one leading space.
 std::vector<std::string> sse_data(const std::string& raw) {
@@ -139,6 +151,38 @@ std::vector<std::string> sse_data(const std::string& raw) {
     if (field == "data") data.push_back(value);
   }
   return events;
+}
+
+TEST(OpenAiResponseTest, AStreamAskingForUsageEndsWithAUsageChunkBeforeDone) {
+  CompletionRequest request = parse_chat({{"messages", {{{"role", "user"}, {"content", "hi"}}}},
+                                          {"stream", true},
+                                          {"stream_options", {{"include_usage", true}}}});
+  const ResponseHead head = make_response_head(request, "tiny");
+  EXPECT_TRUE(stream_chunk(request, head, 0, "x").at("usage").is_null());
+
+  const auto events = sse_data(stream_tail(request, head, two_results()));
+  ASSERT_EQ(events.size(), 4u);  // two closing chunks, the usage chunk, [DONE]
+  for (size_t i = 0; i < 2; ++i) {
+    const json chunk = json::parse(events[i]);
+    EXPECT_EQ(chunk["choices"][0]["index"], i);
+    EXPECT_TRUE(chunk["usage"].is_null());
+  }
+  EXPECT_EQ(json::parse(events[0])["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(json::parse(events[1])["choices"][0]["finish_reason"], "length");
+  const json usage = json::parse(events[2]);
+  EXPECT_EQ(usage["object"], "chat.completion.chunk");
+  EXPECT_EQ(usage["id"], head.id);
+  EXPECT_EQ(usage["choices"], json::array());
+  EXPECT_EQ(usage["usage"],
+            json({{"prompt_tokens", 3}, {"completion_tokens", 6}, {"total_tokens", 9}}));
+  EXPECT_EQ(events[3], "[DONE]");
+
+  // Not asked for: no usage chunk, and no "usage" member on the chunks.
+  request.include_usage = false;
+  const auto plain = sse_data(stream_tail(request, head, two_results()));
+  ASSERT_EQ(plain.size(), 3u);
+  EXPECT_FALSE(json::parse(plain[0]).contains("usage"));
+  EXPECT_EQ(plain[2], "[DONE]");
 }
 
 // A server on a free port of 127.0.0.1, and requests sent the way openai-python sends them.
