@@ -96,6 +96,41 @@ std::string completion_input(const json& body) {
                   "'prompt' must be a string (or an array of one string), got " + shown(*v));
 }
 
+// A message's content: a string, or (what newer clients send) an array of content parts, of
+// which only text parts can be rendered; their texts are joined by newlines.
+std::string message_content(const json& m, const std::string& at) {
+  const auto content = m.find("content");
+  if (content != m.end() && content->is_string()) return content->get<std::string>();
+  if (content == m.end() || !content->is_array()) {
+    throw bad_field(at + ".content",
+                    "'" + at + ".content' must be a string or an array of text parts, got " +
+                        (content == m.end() ? std::string("nothing") : shown(*content)));
+  }
+  std::string text;
+  for (size_t j = 0; j < content->size(); ++j) {
+    const json& part = (*content)[j];
+    const std::string part_at = at + ".content[" + std::to_string(j) + "]";
+    const auto type = part.is_object() ? part.find("type") : part.end();
+    if (!part.is_object() || type == part.end() || *type != "text") {
+      throw bad_field(part_at + ".type",
+                      "'" + part_at + ".type' must be \"text\" (only text parts are supported), " +
+                          "got " +
+                          (!part.is_object()    ? shown(part)
+                           : type == part.end() ? std::string("nothing")
+                                                : shown(*type)));
+    }
+    const auto part_text = part.find("text");
+    if (part_text == part.end() || !part_text->is_string()) {
+      throw bad_field(part_at + ".text",
+                      "'" + part_at + ".text' must be a string, got " +
+                          (part_text == part.end() ? std::string("nothing") : shown(*part_text)));
+    }
+    if (j > 0) text += "\n";
+    text += part_text->get<std::string>();
+  }
+  return text;
+}
+
 std::string chat_input(const json& body) {
   const json* v = member(body, "messages");
   if (!v) throw bad_field("messages", "'messages' is required");
@@ -109,21 +144,38 @@ std::string chat_input(const json& body) {
     const std::string at = "messages[" + std::to_string(i) + "]";
     if (!m.is_object()) throw bad_field(at, "'" + at + "' must be an object, got " + shown(m));
     const auto role = m.find("role");
-    const auto content = m.find("content");
     if (role == m.end() || !role->is_string() ||
-        (*role != "system" && *role != "user" && *role != "assistant")) {
-      throw bad_field(at + ".role", "'" + at + ".role' must be \"system\", \"user\" or " +
-                                        "\"assistant\", got " +
+        (*role != "system" && *role != "developer" && *role != "user" && *role != "assistant")) {
+      throw bad_field(at + ".role", "'" + at + ".role' must be \"system\", \"developer\", " +
+                                        "\"user\" or \"assistant\", got " +
                                         (role == m.end() ? std::string("nothing") : shown(*role)));
     }
-    if (content == m.end() || !content->is_string()) {
-      throw bad_field(at + ".content",
-                      "'" + at + ".content' must be a string, got " +
-                          (content == m.end() ? std::string("nothing") : shown(*content)));
-    }
-    messages.emplace_back(role->get<std::string>(), content->get<std::string>());
+    // "developer" is OpenAI's newer name for the system role (clients send it to newer models):
+    // rendered as "system" so that the model's input does not depend on which name came.
+    messages.emplace_back(*role == "developer" ? "system" : role->get<std::string>(),
+                          message_content(m, at));
   }
   return render_chat(messages);
+}
+
+// stream_options.include_usage. OpenAI refuses stream_options on a request that does not
+// stream, so a client relying on the usage chunk learns at once that it will not come.
+bool include_usage(const json& body, bool stream) {
+  const json* v = member(body, "stream_options");
+  if (!v) return false;
+  if (!stream) {
+    throw bad_field("stream_options", "'stream_options' is only allowed when 'stream' is true");
+  }
+  if (!v->is_object()) {
+    throw bad_field("stream_options", "'stream_options' must be an object, got " + shown(*v));
+  }
+  const json* usage = member(*v, "include_usage");
+  if (!usage) return false;
+  if (!usage->is_boolean()) {
+    throw bad_field("stream_options.include_usage",
+                    "'stream_options.include_usage' must be true or false, got " + shown(*usage));
+  }
+  return usage->get<bool>();
 }
 
 }  // namespace
@@ -170,7 +222,14 @@ CompletionRequest parse_completion_request(const std::string& body, Endpoint end
   r.options.max_new_tokens = integer_in(doc, tokens_field, 1, limits.max_tokens,
                                         std::min(default_tokens, limits.max_tokens));
   r.options.temperature = number_in(doc, "temperature", 0, 2, false, "[0, 2]", 1.0f);
-  r.options.top_p = number_in(doc, "top_p", 0, 1, true, "(0, 1]", 1.0f);
+  // OpenAI accepts top_p 0 (clients send it for determinism): the smallest set of tokens with
+  // mass >= 0 is the most likely token alone, i.e. greedy decoding, which the library's sampler
+  // (top_p in (0, 1]) gets as temperature 0.
+  r.options.top_p = number_in(doc, "top_p", 0, 1, false, "[0, 1]", 1.0f);
+  if (r.options.top_p == 0.0f) {
+    r.options.temperature = 0.0f;
+    r.options.top_p = 1.0f;
+  }
   r.options.stop_strings = stop_strings(doc);
   r.n = integer_in(doc, "n", 1, limits.max_n, 1);
   if (const json* seed = member(doc, "seed")) {
@@ -188,6 +247,7 @@ CompletionRequest parse_completion_request(const std::string& body, Endpoint end
     }
     r.stream = stream->get<bool>();
   }
+  r.include_usage = include_usage(doc, r.stream);
   return r;
 }
 

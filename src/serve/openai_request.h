@@ -18,16 +18,18 @@ struct RequestLimits {
 
 struct CompletionRequest {
   Endpoint endpoint = Endpoint::kCompletions;
-  std::string model;          // as sent ("" when absent); echoed in responses
-  std::string user;           // the user whose embedding personalizes; "" = the plain frozen model
-  std::string input;          // the task input (chat: the rendered messages, see render_chat)
-  GenerationOptions options;  // max_new_tokens, temperature, top_p, seed, stop_strings
-  int n = 1;                  // choices
-  bool stream = false;        // server-sent events
+  std::string model;           // as sent ("" when absent); echoed in responses
+  std::string user;            // the user whose embedding personalizes; "" = the plain frozen model
+  std::string input;           // the task input (chat: the rendered messages, see render_chat)
+  GenerationOptions options;   // max_new_tokens, temperature, top_p, seed, stop_strings
+  int n = 1;                   // choices
+  bool stream = false;         // server-sent events
+  bool include_usage = false;  // stream_options.include_usage: a last chunk carries the usage
 };
 
 // Parses a JSON body. Defaults follow OpenAI: temperature 1, top_p 1, n 1; max_tokens 16
-// (completions) or 256 (chat); no seed = a random one.
+// (completions) or 256 (chat); no seed = a random one. top_p 0 means greedy. Chat message
+// contents may be strings or arrays of text parts; role "developer" is read as "system".
 CompletionRequest parse_completion_request(const std::string& body, Endpoint endpoint,
                                            const RequestLimits& limits);
 

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <random>
 
+#include "serve/stream_channel.h"
+
 namespace pplug::serve {
 
 using nlohmann::json;
@@ -26,15 +28,22 @@ const char* finish_reason_name(FinishReason reason) {
   return reason == FinishReason::kLength ? "length" : "stop";
 }
 
+json usage_json(const std::vector<GenerationResult>& results) {
+  // Every choice continues the same prompt: it counts once.
+  const size_t prompt_tokens = results.empty() ? 0 : results.front().prompt_ids.size();
+  size_t completion_tokens = 0;
+  for (const auto& r : results) completion_tokens += r.generated_ids.size();
+  return {{"prompt_tokens", prompt_tokens},
+          {"completion_tokens", completion_tokens},
+          {"total_tokens", prompt_tokens + completion_tokens}};
+}
+
 json completion_body(const CompletionRequest& request, const ResponseHead& head,
                      const std::vector<GenerationResult>& results) {
   const bool chat = request.endpoint == Endpoint::kChat;
   json choices = json::array();
-  size_t prompt_tokens = results.empty() ? 0 : results.front().prompt_ids.size();
-  size_t completion_tokens = 0;
   for (size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
-    completion_tokens += r.generated_ids.size();
     json choice = {{"index", i}, {"finish_reason", finish_reason_name(r.finish_reason)}};
     if (chat) {
       choice["message"] = {{"role", "assistant"}, {"content", r.text}};
@@ -44,15 +53,9 @@ json completion_body(const CompletionRequest& request, const ResponseHead& head,
     }
     choices.push_back(std::move(choice));
   }
-  return {{"id", head.id},
-          {"object", chat ? "chat.completion" : "text_completion"},
-          {"created", head.created},
-          {"model", head.model},
-          {"choices", choices},
-          {"usage",
-           {{"prompt_tokens", prompt_tokens},
-            {"completion_tokens", completion_tokens},
-            {"total_tokens", prompt_tokens + completion_tokens}}}};
+  return {{"id", head.id},           {"object", chat ? "chat.completion" : "text_completion"},
+          {"created", head.created}, {"model", head.model},
+          {"choices", choices},      {"usage", usage_json(results)}};
 }
 
 json stream_chunk(const CompletionRequest& request, const ResponseHead& head, size_t index,
@@ -65,11 +68,37 @@ json stream_chunk(const CompletionRequest& request, const ResponseHead& head, si
     choice["text"] = delta;
     choice["logprobs"] = nullptr;
   }
-  return {{"id", head.id},
-          {"object", chat ? "chat.completion.chunk" : "text_completion"},
-          {"created", head.created},
-          {"model", head.model},
-          {"choices", json::array({choice})}};
+  json chunk = {{"id", head.id},
+                {"object", chat ? "chat.completion.chunk" : "text_completion"},
+                {"created", head.created},
+                {"model", head.model},
+                {"choices", json::array({choice})}};
+  // OpenAI's chunks carry "usage": null when the usage chunk was asked for; a client may read
+  // the member on every chunk.
+  if (request.include_usage) chunk["usage"] = nullptr;
+  return chunk;
+}
+
+json usage_chunk(const CompletionRequest& request, const ResponseHead& head,
+                 const std::vector<GenerationResult>& results) {
+  return {
+      {"id", head.id},
+      {"object", request.endpoint == Endpoint::kChat ? "chat.completion.chunk" : "text_completion"},
+      {"created", head.created},
+      {"model", head.model},
+      {"choices", json::array()},
+      {"usage", usage_json(results)}};
+}
+
+std::string stream_tail(const CompletionRequest& request, const ResponseHead& head,
+                        const std::vector<GenerationResult>& results) {
+  std::string tail;
+  for (size_t i = 0; i < results.size(); ++i) {
+    tail += sse_frame(dump_json(
+        stream_chunk(request, head, i, "", finish_reason_name(results[i].finish_reason))));
+  }
+  if (request.include_usage) tail += sse_frame(dump_json(usage_chunk(request, head, results)));
+  return tail + sse_frame("[DONE]");
 }
 
 std::string dump_json(const json& value) {

@@ -242,7 +242,7 @@ TEST_F(ServerTest, BadInputGetsA4xxNamingTheFieldAndTheServerKeepsServing) {
       {"/v1/completions", R"({"prompt": "hi", "max_tokens": "ten"})", 400, "'max_tokens'"},
       {"/v1/completions", R"({"prompt": "hi", "max_tokens": 0})", 400, "[1, 4096]"},
       {"/v1/completions", R"({"prompt": "hi", "temperature": -1})", 400, "'temperature'"},
-      {"/v1/completions", R"({"prompt": "hi", "top_p": 0})", 400, "'top_p'"},
+      {"/v1/completions", R"({"prompt": "hi", "top_p": 1.5})", 400, "'top_p'"},
       {"/v1/completions", R"({"prompt": "hi", "stop": [1]})", 400, "'stop'"},
       {"/v1/completions", R"({"prompt": "hi", "n": 99})", 400, "'n'"},
       {"/v1/completions", R"({"prompt": "hi", "stream": "yes"})", 400, "'stream'"},
