@@ -1,13 +1,14 @@
 # The sources of pplug_base: everything that needs no libtorch (errors, logging, files, LaMP
-# data, metrics, retrieval, synthetic data, WordPiece, tokenizer.json, GGUF metadata and the
-# SentencePiece ModelProto). Shared by src/CMakeLists.txt and the fuzz build (tests/fuzz), which
-# compiles the same files with clang's fuzzer instrumentation and sanitizers.
+# data, metrics, retrieval, synthetic data, WordPiece, chat templates, tokenizer.json, GGUF
+# metadata and the SentencePiece ModelProto). Shared by src/CMakeLists.txt and the fuzz build
+# (tests/fuzz), which compiles the same files with clang's fuzzer instrumentation and sanitizers.
 set(PPLUG_BASE_SRC_DIR ${CMAKE_CURRENT_LIST_DIR}/../src)
 get_filename_component(PPLUG_BASE_SRC_DIR ${PPLUG_BASE_SRC_DIR} ABSOLUTE)
 file(GLOB_RECURSE PPLUG_BASE_SOURCES CONFIGURE_DEPENDS
   ${PPLUG_BASE_SRC_DIR}/util/*.cpp
   ${PPLUG_BASE_SRC_DIR}/lamp/*.cpp
   ${PPLUG_BASE_SRC_DIR}/text/*.cpp
+  ${PPLUG_BASE_SRC_DIR}/chat/*.cpp
   ${PPLUG_BASE_SRC_DIR}/tokenizer/hf/*.cpp
   ${PPLUG_BASE_SRC_DIR}/io/gguf_metadata.cpp
   ${PPLUG_BASE_SRC_DIR}/io/gguf_writer.cpp

@@ -1,12 +1,15 @@
 // pplug generate: continue a prompt with a frozen model, or, with --plugin, answer a task input
 // personalized for a user (history embedded on the fly with --history, or loaded with --user).
+// --chat formats the prompt as a user message with the model's chat template (docs/chat.md).
 #include <cmath>
 #include <iostream>
 #include <memory>
 
+#include "cli/cli_chat.h"
 #include "cli/cli_common.h"
 #include "cli/cli_plugin.h"
 #include "cli/commands.h"
+#include "pplug/chat_prompt.h"
 #include "pplug/error.h"
 #include "pplug/generation.h"
 
@@ -20,6 +23,9 @@ struct GenerateArgs {
   bool print_ids = false;
   bool stream = false;
   std::vector<std::string> stop;
+  // Chat (--chat): the template named, or detected from the model's files when empty.
+  bool chat = false, no_think = false;
+  std::string system, chat_template;
   // Personalization (all empty = plain generation).
   std::string plugin, encoder, history, id, user;
 };
@@ -51,15 +57,34 @@ void run_generate(const GenerateArgs& a) {
       return true;
     };
   }
+  ChatTemplate chat;
+  if (a.chat) chat = cli_chat_template(loaded, a.model, a.chat_template, !a.no_think);
   GenerationResult result;
   if (a.plugin.empty()) {
-    Generator generator(language_model_of(loaded), loaded.tokenizer);
-    result = generator.generate(a.prompt, options);
+    const auto model = language_model_of(loaded);
+    Generator generator(model, loaded.tokenizer);
+    if (a.chat && model->decoder_only() != nullptr) {
+      // As ids: the BOS goes first only when the template writes one (ChatML/Qwen write none).
+      const auto ids =
+          chat_prompt_ids(chat, *loaded.tokenizer, cli_conversation(a.system, a.prompt));
+      result = generator.generate_ids({ids}, options).front();
+    } else {
+      // An encoder-decoder frames the rendered text its own way (T5: text </s>).
+      result = generator.generate(
+          a.chat ? chat.render(cli_conversation(a.system, a.prompt)) : a.prompt, options);
+    }
   } else {
     const auto plug = load_cli_plugin(a.plugin, loaded, a.encoder);
     std::string question_input;
     const UserEmbedding user = personal_user(a, *plug, &question_input);
-    result = plug->generate(user, a.prompt.empty() ? question_input : a.prompt, options);
+    std::string input = a.prompt.empty() ? question_input : a.prompt;
+    // The plug-in puts [BOS] and the soft tokens before the rendered conversation.
+    if (a.chat) input = chat.render(cli_conversation(a.system, input));
+    result = plug->generate(user, input, options);
+  }
+  if (a.chat && !cut_at_end_of_turn(chat, *loaded.tokenizer, &result) && a.stream) {
+    std::cerr << "pplug: " << chat.end_of_turn() << " is not the tokenizer's EOS: a streamed reply "
+              << "may run past the end of its turn (without --stream it is cut there)\n";
   }
   if (!a.stream) std::cout << result.text;
   std::cout << "\n";
@@ -109,6 +134,19 @@ void register_generate(CLI::App& app) {
   cmd->add_flag("--print-ids", args->print_ids,
                 "Print all token ids (BOS, prompt, generated) as the last line");
   cmd->add_flag("--stream", args->stream, "Print text as it is generated");
+  auto* chat = cmd->add_flag("--chat", args->chat,
+                             "Format --prompt as a user message with the model's chat template "
+                             "(tokenizer_config.json's chat_template or a GGUF's "
+                             "tokenizer.chat_template)");
+  cmd->add_option("--system", args->system, "With --chat: a system message first")->needs(chat);
+  cmd->add_option("--chat-template", args->chat_template,
+                  "With --chat: the format instead of the detected one: llama3, chatml, qwen3, "
+                  "mistral (= mistral-v3), mistral-v0, mistral-v1, mistral-v3-tekken, llama2, "
+                  "gemma, gemma2, phi3, or plain (base models)")
+      ->needs(chat);
+  cmd->add_flag("--no-think", args->no_think,
+                "With --chat and Qwen3: answer without reasoning (enable_thinking=false)")
+      ->needs(chat);
   auto* plugin = cmd->add_option("--plugin", args->plugin,
                                  "Plug-in folder: personalize the answer for a user");
   auto* encoder = cmd->add_option("--encoder", args->encoder,
