@@ -9,9 +9,11 @@
 #include <memory>
 #include <thread>
 
+#include "cli/cli_chat.h"
 #include "cli/cli_common.h"
 #include "cli/cli_plugin.h"
 #include "cli/commands.h"
+#include "pplug/chat_template_file.h"
 #include "pplug/error.h"
 #include "serve/server.h"
 
@@ -24,6 +26,7 @@ struct ServeArgs {
   size_t cache_users = 1024;
   EmbeddingStorage storage;
   bool no_store_projections = false;
+  std::string chat_template;  // a name, "none", or "" = the model's own when it has one
   int threads = 0;
 };
 
@@ -51,6 +54,14 @@ void run_serve(ServeArgs a) {
   set_threads(a.threads);
   const auto llm = load_cli_model(a.model, a.tokenizer, a.dtype);
   std::shared_ptr<const PersonaPlug> plug = load_cli_plugin(a.plugin, llm, a.encoder);
+  if (a.chat_template != "none") {
+    const bool has_one =
+        find_chat_template(llm.tokenizer->path()).found() || find_chat_template(a.model).found();
+    if (has_one || !a.chat_template.empty()) {
+      a.server.chat_template = std::make_shared<const ChatTemplate>(
+          cli_chat_template(llm, a.model, a.chat_template, /*thinking=*/true));
+    }
+  }
   a.storage.projections = !a.no_store_projections;
   auto store = std::make_shared<serve::UserStore>(a.store, serve::store_identity(*plug),
                                                   a.cache_users, a.storage);
@@ -71,6 +82,8 @@ void run_serve(ServeArgs a) {
   });
   std::cerr << "pplug serve: listening on http://" << a.server.host << ":" << port << " (model "
             << a.server.model_name << ", plug-in " << plug->fingerprint() << ", store " << a.store
+            << ", chat template "
+            << (a.server.chat_template ? a.server.chat_template->name() : std::string("none"))
             << (a.server.api_key.empty() ? "" : ", API key required") << ")" << std::endl;
   server.run();
   on_stop_signal(0);  // run() can also return on its own: wake the waiter so it can be joined
@@ -121,6 +134,10 @@ void register_serve(CLI::App& app) {
       ->check(CLI::IsMember({"f32", "bf16", "int8"}));
   cmd->add_flag("--no-store-projections", args->no_store_projections,
                 "Leave projections out of user records: recomputed at each query (smaller store)");
+  cmd->add_option("--chat-template", args->chat_template,
+                  "How /v1/chat/completions renders messages: a format (llama3, chatml, qwen3, "
+                  "mistral, gemma, phi3, plain, ...: docs/chat.md), or none (lines 'role: "
+                  "content'); default: the model's own template, none when it has no template");
   cmd->add_option("--model-name", args->model_name,
                   "Model id in /v1/models and responses (default: --model's file or folder name)");
   add_threads_option(cmd, args->threads);

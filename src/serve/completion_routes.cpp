@@ -17,6 +17,7 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// (server.cpp's send_error adds Retry-After to every 503: OpenAI's clients honour it.)
 ApiError queue_full(const ServerContext& c) {
   return ApiError(503,
                   "the server is busy: " + std::to_string(c.options.max_queue) +
@@ -73,13 +74,8 @@ void stream(ServerContext& c, const CompletionRequest& request, std::shared_ptr<
   };
   Metrics* metrics = &c.metrics;
   job->on_done = [channel, request, head, metrics, start](std::vector<GenerationResult> results) {
-    std::string tail;
-    for (size_t i = 0; i < results.size(); ++i) {
-      tail += sse_frame(dump_json(
-          stream_chunk(request, head, i, "", finish_reason_name(results[i].finish_reason))));
-    }
     metrics->observe_latency(seconds_since(start));
-    channel->finish(tail + sse_frame("[DONE]"));
+    channel->finish(stream_tail(request, head, results));
   };
   job->on_error = [channel](int status, const std::string& message) {
     // The 200 header is out already: the error travels as an event, as OpenAI's streams do.
@@ -110,7 +106,8 @@ void handle(ServerContext& c, Endpoint endpoint, const httplib::Request& req,
   guarded(res, [&] {
     RequestLimits limits;
     limits.max_tokens = c.options.max_tokens;
-    const CompletionRequest request = parse_completion_request(req.body, endpoint, limits);
+    const CompletionRequest request =
+        parse_completion_request(req.body, endpoint, limits, c.options.chat_template.get());
     auto job = std::make_shared<GenerationJob>();
     job->user = find_user(c, request.user);
     job->input = request.input;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "pplug/error.h"
 #include "serve/api_error.h"
 #include "serve/json_excerpt.h"
 #include "serve/user_id.h"
@@ -131,7 +132,7 @@ std::string message_content(const json& m, const std::string& at) {
   return text;
 }
 
-std::string chat_input(const json& body) {
+std::string chat_input(const json& body, const ChatTemplate* chat) {
   const json* v = member(body, "messages");
   if (!v) throw bad_field("messages", "'messages' is required");
   if (!v->is_array() || v->empty()) {
@@ -155,7 +156,16 @@ std::string chat_input(const json& body) {
     messages.emplace_back(*role == "developer" ? "system" : role->get<std::string>(),
                           message_content(m, at));
   }
-  return render_chat(messages);
+  if (chat == nullptr) return render_chat(messages);
+  std::vector<ChatMessage> conversation;
+  conversation.reserve(messages.size());
+  for (auto& [role, content] : messages) conversation.push_back({role, std::move(content)});
+  try {
+    return chat->render(conversation, /*add_generation_prompt=*/true);
+  } catch (const InvalidArgument& e) {  // what the template refuses (a system turn, say)
+    throw bad_field("messages", std::string("the model's chat template (") + chat->name() +
+                                    ") refuses these messages: " + e.what());
+  }
 }
 
 // stream_options.include_usage. OpenAI refuses stream_options on a request that does not
@@ -191,7 +201,7 @@ std::string render_chat(const std::vector<std::pair<std::string, std::string>>& 
 }
 
 CompletionRequest parse_completion_request(const std::string& body, Endpoint endpoint,
-                                           const RequestLimits& limits) {
+                                           const RequestLimits& limits, const ChatTemplate* chat) {
   json doc;
   try {
     doc = json::parse(body);  // rejects invalid UTF-8 in strings too
@@ -213,7 +223,7 @@ CompletionRequest parse_completion_request(const std::string& body, Endpoint end
       throw bad_field("user", e.what());
     }
   }
-  r.input = endpoint == Endpoint::kChat ? chat_input(doc) : completion_input(doc);
+  r.input = endpoint == Endpoint::kChat ? chat_input(doc, chat) : completion_input(doc);
   const int default_tokens = endpoint == Endpoint::kChat ? 256 : 16;
   // Newer chat clients send max_completion_tokens instead of max_tokens.
   const char* tokens_field = endpoint == Endpoint::kChat && member(doc, "max_completion_tokens")

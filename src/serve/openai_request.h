@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "pplug/chat_template.h"
 #include "pplug/generation.h"
 
 namespace pplug::serve {
@@ -30,11 +31,14 @@ struct CompletionRequest {
 // Parses a JSON body. Defaults follow OpenAI: temperature 1, top_p 1, n 1; max_tokens 16
 // (completions) or 256 (chat); no seed = a random one. top_p 0 means greedy. Chat message
 // contents may be strings or arrays of text parts; role "developer" is read as "system".
+// `chat` renders chat messages with the model's template (the server loads it at start, see
+// docs/serving.md); null = render_chat's stand-in, for models without one.
 CompletionRequest parse_completion_request(const std::string& body, Endpoint endpoint,
-                                           const RequestLimits& limits);
+                                           const RequestLimits& limits,
+                                           const ChatTemplate* chat = nullptr);
 
-// Chat messages as one task input: a single message is its content; several become lines
-// "role: content" in order. (A documented stand-in until plug-ins carry chat templates.)
+// Chat messages as one input for a model without a chat template: a single message is its
+// content; several become lines "role: content" in order.
 std::string render_chat(const std::vector<std::pair<std::string, std::string>>& messages);
 
 }  // namespace pplug::serve

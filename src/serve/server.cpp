@@ -39,6 +39,10 @@ void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
 
 void send_error(httplib::Response& res, const ApiError& error) {
   res.status = error.status;
+  // OpenAI's client libraries retry 408, 409, 429 and every 5xx by default. A mismatch (409) or
+  // a damaged store file (500) does not heal by retrying; a full queue (503) does, after a while.
+  if (error.status == 409 || error.status == 500) res.set_header("x-should-retry", "false");
+  if (error.status == 503) res.set_header("Retry-After", "1");
   res.set_content(error_body(error), "application/json");
 }
 
@@ -94,6 +98,9 @@ struct Server::Impl {
         return httplib::Server::HandlerResponse::Unhandled;
       }
       res.set_header("WWW-Authenticate", "Bearer");
+      // The refusal comes before the body is read: the connection must close, or the unread
+      // body would be parsed as the next request on it (a keep-alive client's next call).
+      res.set_header("Connection", "close");
       send_error(res, ApiError(401,
                                header.empty() ? "missing API key: send 'Authorization: Bearer KEY'"
                                               : "invalid API key",

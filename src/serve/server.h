@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "pplug/chat_template.h"
 #include "pplug/persona_plug.h"
 #include "serve/user_store.h"
 
@@ -22,6 +23,9 @@ struct ServerOptions {
   size_t max_body_bytes = 8u << 20;  // request bodies larger than this get 413
   int max_tokens = 4096;             // the largest max_tokens a request may ask for
   int http_threads = 0;              // connection threads; 0 = max_queue + 8
+  // Renders /v1/chat/completions messages (the model's own template); null = render_chat's
+  // "role: content" lines, for base models that have none.
+  std::shared_ptr<const ChatTemplate> chat_template;
 };
 
 class Server {

@@ -305,7 +305,11 @@ TEST_F(ServerTest, DeeplyNestedJsonAndADamagedRecordGetErrorsNotACrash) {
   std::tie(status, body) = post("/v1/completions", completion("hi", "broken", 2).dump());
   EXPECT_EQ(status, 500);
   EXPECT_EQ(error_of(body)["type"], "server_error");
-  EXPECT_EQ(get("/v1/users/broken").first, 500);
+  auto damaged = client().Get("/v1/users/broken");
+  ASSERT_TRUE(damaged);
+  EXPECT_EQ(damaged->status, 500);
+  // Retrying does not mend a damaged file: OpenAI's clients are told not to.
+  EXPECT_EQ(damaged->get_header_value("x-should-retry"), "false");
   EXPECT_EQ(post("/v1/completions", completion("hi", "fine", 2).dump()).first, 200);
 }
 
@@ -330,6 +334,74 @@ TEST_F(ServerTest, AnApiKeyGuardsEveryRoute) {
   EXPECT_EQ(get("/health").first, 200);  // client() sends the key
   EXPECT_EQ(get("/v1/models").second["data"][0]["id"], "tiny");
   EXPECT_EQ(post("/v1/completions", completion("hi", "", 2).dump()).first, 200);
+}
+
+TEST_F(ServerTest, ARefusedKeyClosesTheConnectionSoItsBodyIsNotReadAsARequest) {
+  // The 401 goes out before the body is read; on a kept-alive connection that body must not
+  // become the next request (a client's pooled connection would then get a stray 400).
+  ServerOptions options;
+  options.api_key = "sesame";
+  start(options);
+  httplib::Client wrong("127.0.0.1", port_);
+  wrong.set_keep_alive(true);
+  wrong.set_bearer_token_auth("sesame2");
+  const std::string history =
+      R"([{"id": "a", "text": "one"}, {"id": "b", "text": "two"}, {"id": "c", "text": "three"}])";
+  for (int i = 0; i < 3; ++i) {
+    auto r = wrong.Put("/v1/users/bob/history", history, "application/json");
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 401) << i << " " << r->body;
+    EXPECT_EQ(r->get_header_value("Connection"), "close");
+  }
+}
+
+TEST_F(ServerTest, StreamUsageAndRetryHeadersFollowOpenAiClients) {
+  start();
+  put_history("sam", text_history(2, 1));
+  json body = completion("The dog", "sam", 6);
+  body["stream"] = true;
+  body["stream_options"] = {{"include_usage", true}};
+  auto c = client();
+  const auto events = read_events(c, "/v1/completions", body.dump());
+  ASSERT_GE(events.size(), 3u);
+  ASSERT_EQ(events.back(), "[DONE]");
+  const json last = json::parse(events[events.size() - 2]);
+  EXPECT_TRUE(last["choices"].empty()) << last.dump();
+  EXPECT_GT(last["usage"]["completion_tokens"].get<int>(), 0);
+  EXPECT_TRUE(json::parse(events.front()).contains("usage"));  // null on the other chunks
+  // A client error is the client's to mend: no retry hint either way.
+  auto r = c.Get("/v1/users/nobody");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_FALSE(r->has_header("x-should-retry"));
+}
+
+TEST_F(ServerTest, ChatMessagesAreRenderedWithTheModelsTemplate) {
+  ServerOptions options;
+  options.chat_template = std::make_shared<const ChatTemplate>(ChatTemplate::named("chatml"));
+  start(options);
+  const json chat = {{"messages",
+                      {{{"role", "system"}, {"content", "Be brief."}},
+                       {{"role", "user"}, {"content", "Once upon a time"}}}},
+                     {"max_tokens", 6},
+                     {"temperature", 0}};
+  const auto [status, body] = post("/v1/chat/completions", chat.dump());
+  ASSERT_EQ(status, 200) << body.dump();
+  // The same text generated from the rendered conversation directly.
+  const std::string rendered = ChatTemplate::named("chatml").render(
+      {{"system", "Be brief."}, {"user", "Once upon a time"}}, /*add_generation_prompt=*/true);
+  EXPECT_NE(rendered.find("<|im_start|>assistant\n"), std::string::npos);
+  const auto expected =
+      Generator(tiny_.llm.model, tiny_.llm.tokenizer).generate(rendered, greedy(6));
+  EXPECT_EQ(body["choices"][0]["message"]["content"], expected.text);
+  EXPECT_EQ(body["usage"]["prompt_tokens"], expected.prompt_ids.size());
+  // What the template refuses (Gemma 2 has no system turn) is the client's 400, naming it.
+  stop();
+  options.chat_template = std::make_shared<const ChatTemplate>(ChatTemplate::named("gemma2"));
+  start(options);
+  const auto [refused, error] = post("/v1/chat/completions", chat.dump());
+  EXPECT_EQ(refused, 400);
+  EXPECT_NE(error.dump().find("gemma2"), std::string::npos) << error.dump();
 }
 
 TEST_F(ServerTest, UsersAreCreatedAppendedReadAndDeleted) {
