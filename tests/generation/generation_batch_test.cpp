@@ -11,6 +11,7 @@
 #include "pplug/generation.h"
 #include "pplug/t5_io.h"
 #include "pplug/t5_model.h"
+#include "support/stories260k_fixture.h"
 #include "support/test_models.h"
 
 namespace pplug {
@@ -42,17 +43,7 @@ void expect_same(const std::vector<GenerationResult>& got,
   }
 }
 
-class GenerationBatchTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const std::string path = testing::shared_model_path("stories260K/stories260K.bin");
-    if (path.empty()) GTEST_SKIP() << "../shared/models/stories260K is absent";
-    loaded_ = load_model(path);
-    generator_ = std::make_unique<Generator>(loaded_.model, loaded_.tokenizer);
-  }
-  LoadedModel loaded_;
-  std::unique_ptr<Generator> generator_;
-};
+class GenerationBatchTest : public testing::Stories260KTest {};
 
 TEST_F(GenerationBatchTest, GroupsJoiningARunningDecodeEqualEachAlone) {
   GenerationOptions long_run;

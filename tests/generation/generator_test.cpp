@@ -9,22 +9,13 @@
 #include "generation/sampler.h"
 #include "pplug/error.h"
 #include "pplug/generation.h"
+#include "support/stories260k_fixture.h"
 #include "support/test_models.h"
 
 namespace pplug {
 namespace {
 
-class GeneratorTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const std::string path = testing::shared_model_path("stories260K/stories260K.bin");
-    if (path.empty()) GTEST_SKIP() << "../shared/models/stories260K is absent";
-    loaded_ = load_model(path);
-    generator_ = std::make_unique<Generator>(loaded_.model, loaded_.tokenizer);
-  }
-  LoadedModel loaded_;
-  std::unique_ptr<Generator> generator_;
-};
+class GeneratorTest : public testing::Stories260KTest {};
 
 TEST_F(GeneratorTest, GreedyEqualsManualArgmaxLoop) {
   GenerationOptions o;
