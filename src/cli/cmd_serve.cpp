@@ -4,9 +4,11 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "cli/cli_chat.h"
@@ -51,6 +53,15 @@ extern "C" void on_stop_signal(int) {
 }
 
 void run_serve(ServeArgs a) {
+  // The server runs the model on several threads (the scheduler, history encoding on the HTTP
+  // threads), each with an OpenMP team of its own; under `active` their idle workers spin on
+  // the same cores and decoding slows down ~2x (docs/benchmarks.md, "Serving").
+  if (const char* policy = std::getenv("OMP_WAIT_POLICY");
+      policy != nullptr && std::string(policy) == "active") {
+    std::cerr << "pplug serve: warning: OMP_WAIT_POLICY=active makes the server's OpenMP teams "
+                 "spin against each other (about 2x slower decoding); unset it or use passive"
+              << std::endl;
+  }
   set_threads(a.threads);
   const auto llm = load_cli_model(a.model, a.tokenizer, a.dtype);
   std::shared_ptr<const PersonaPlug> plug = load_cli_plugin(a.plugin, llm, a.encoder);
