@@ -197,8 +197,32 @@ void allreduce_step(Communicator& comm, const std::vector<torch::Tensor>& params
 
 void request_training_stop() { g_stop.store(true); }
 
+namespace {
+
+// What a resume starts from: `resume_dir`, or "" (a fresh start) when it is the run's own
+// OUT/last and that holds no checkpoint yet: a run killed before its first checkpoint leaves
+// nothing to resume, and `--resume OUT/last` (what a script retrying a run always passes) then
+// means starting over. Any other folder without a checkpoint is an error.
+std::string resume_point(const std::string& resume_dir, const std::string& out_dir) {
+  if (resume_dir.empty() || fs::exists(fs::path(resume_dir) / "state.json")) return resume_dir;
+  std::error_code ec;
+  const auto own = fs::weakly_canonical(fs::path(out_dir) / "last", ec);
+  if (!ec && fs::weakly_canonical(resume_dir, ec) == own && !ec) {
+    PPLUG_LOG_WARN(
+        "{} holds no checkpoint yet (the run stopped before its first one): "
+        "starting from the beginning",
+        resume_dir);
+    return "";
+  }
+  throw InvalidArgument(resume_dir +
+                        ": no checkpoint to resume from (no state.json); give the last/ folder "
+                        "of an interrupted run");
+}
+
+}  // namespace
+
 TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const TrainOptions& o,
-                          const DevEvaluator& dev, const std::string& resume_dir) {
+                          const DevEvaluator& dev, const std::string& requested_resume) {
   if (o.epochs < 1 || o.batch_size < 1 || o.grad_accum < 1 || !(o.lr > 0)) {
     throw InvalidArgument("training: epochs, batch_size, grad_accum and lr must be positive");
   }
@@ -220,10 +244,11 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
   const int world = comm != nullptr ? comm->world_size() : 1;
   const bool writer = rank == 0;  // the one rank that writes out_dir
   if (writer) {
-    prepare_out_dir(o.out_dir, !resume_dir.empty());
+    prepare_out_dir(o.out_dir, !requested_resume.empty());
   } else if (o.out_dir.empty()) {
     throw InvalidArgument("training needs an output folder");
   }
+  const std::string resume_dir = resume_point(requested_resume, o.out_dir);
   g_stop.store(false);
   detail::keep_freed_tensor_memory();
   if (comm != nullptr) comm->check_same("training data (questions and golds)", split_digest(train));
