@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "generation/framed_prompt.h"
+#include "generation/id_prompts.h"
 #include "generation/sampler.h"
 #include "generation/text_stream.h"
 #include "pplug/error.h"
@@ -78,14 +78,12 @@ struct GenerationBatch::State {
   std::unique_ptr<DecodingSession> session;
   torch::Tensor logits;  // (rows, V): the logits that predict each running row's next token
   std::vector<Group> groups;
-  size_t rows = 0;
   uint64_t next_id = 1;
 
   void clear() {
     session.reset();
     logits = torch::Tensor();
     groups.clear();
-    rows = 0;
   }
 };
 
@@ -97,24 +95,20 @@ GenerationBatch& GenerationBatch::operator=(GenerationBatch&&) noexcept = defaul
 
 bool GenerationBatch::can_join() const { return !state_->session || state_->session->can_merge(); }
 bool GenerationBatch::empty() const { return state_->groups.empty(); }
-size_t GenerationBatch::sequences() const { return state_->rows; }
+size_t GenerationBatch::sequences() const {
+  size_t rows = 0;
+  for (const auto& group : state_->groups) rows += group.rows();
+  return rows;
+}
 size_t GenerationBatch::groups() const { return state_->groups.size(); }
 const Generator& GenerationBatch::generator() const { return state_->generator; }
 
 uint64_t GenerationBatch::add_text(const std::vector<std::string>& prompts,
                                    const GenerationOptions& options) {
   const Generator& g = state_->generator;
-  std::vector<std::vector<int>> ids;
-  std::vector<EmbeddedPrompt> embedded;
-  ids.reserve(prompts.size());
-  embedded.reserve(prompts.size());
+  auto ids = detail::framed_prompts(g.model(), g.tokenizer(), prompts);
   c10::InferenceMode guard;
-  for (const auto& p : prompts) {
-    ids.push_back(detail::framed_prompt(g.model(), g.tokenizer(), g.tokenizer().encode(p)));
-    if (ids.back().empty()) throw InvalidArgument("generate: empty prompt (no token ids)");
-    auto t = at::tensor(std::vector<int64_t>(ids.back().begin(), ids.back().end()), at::kLong);
-    embedded.push_back({g.model().embed(t.unsqueeze(0)).squeeze(0), ids.back().back()});
-  }
+  const auto embedded = detail::embedded_id_prompts(g.model(), ids);
   return add(embedded, options, nullptr, std::move(ids));
 }
 
@@ -171,7 +165,6 @@ uint64_t GenerationBatch::add(const std::vector<EmbeddedPrompt>& prompts,
     }
     s.logits = at::cat({s.logits, first});
   }
-  s.rows += prompts.size();
   s.groups.push_back(std::move(group));
   return s.groups.back().id;
 }
@@ -209,7 +202,6 @@ std::vector<GenerationBatch::Finished> GenerationBatch::step() {
     }
     if (!finished.empty()) s.session->reorder(at::tensor(kept_rows, at::kLong));
     s.groups = std::move(kept);
-    s.rows = kept_rows.size();
     const auto tokens = at::cat(next_tokens).unsqueeze(1);
     s.logits = s.generator.mask_unknown(s.session->feed(tokens, /*last_only=*/true).squeeze(1));
   } catch (...) {

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "generation/framed_prompt.h"
+#include "generation/id_prompts.h"
 #include "generation/sampler.h"
 #include "generation/text_stream.h"
 #include "pplug/error.h"
@@ -49,12 +49,7 @@ Generator::Generator(std::shared_ptr<const LlamaModel> model,
 
 std::vector<GenerationResult> Generator::generate(const std::vector<std::string>& prompts,
                                                   const GenerationOptions& options) const {
-  std::vector<std::vector<int>> ids;
-  ids.reserve(prompts.size());
-  for (const auto& p : prompts) {
-    ids.push_back(detail::framed_prompt(*model_, *tokenizer_, tokenizer_->encode(p)));
-  }
-  return generate_ids(ids, options);
+  return generate_ids(detail::framed_prompts(*model_, *tokenizer_, prompts), options);
 }
 
 GenerationResult Generator::generate(const std::string& prompt,
@@ -65,14 +60,7 @@ GenerationResult Generator::generate(const std::string& prompt,
 std::vector<GenerationResult> Generator::generate_ids(const std::vector<std::vector<int>>& prompts,
                                                       const GenerationOptions& options) const {
   c10::InferenceMode guard;
-  std::vector<EmbeddedPrompt> embedded;
-  embedded.reserve(prompts.size());
-  for (const auto& ids : prompts) {
-    if (ids.empty()) throw InvalidArgument("generate: empty prompt (no token ids)");
-    auto t = at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
-    embedded.push_back({model_->embed(t.unsqueeze(0)).squeeze(0), ids.back()});
-  }
-  auto results = generate_embedded(embedded, options);
+  auto results = generate_embedded(detail::embedded_id_prompts(*model_, prompts), options);
   for (size_t i = 0; i < results.size(); ++i) results[i].prompt_ids = prompts[i];
   return results;
 }

@@ -66,7 +66,7 @@ std::vector<std::shared_ptr<GenerationJob>> BatchScheduler::admissible(
   wake_.wait(lock, [this] { return stopping_ || !queue_.empty() || !batch_.empty(); });
   std::vector<std::shared_ptr<GenerationJob>> jobs;
   if (stopping_) return jobs;  // finish what runs, admit nothing more
-  int rows = running_rows_;
+  auto rows = static_cast<int>(batch_.sequences());
   // A job wider than the whole batch still runs, alone: refusing it would starve it forever.
   while (!queue_.empty() && batch_.can_join() &&
          (rows == 0 || rows + queue_.front()->n <= options_.max_batch)) {
@@ -79,12 +79,7 @@ std::vector<std::shared_ptr<GenerationJob>> BatchScheduler::admissible(
 
 bool BatchScheduler::admit(const std::shared_ptr<GenerationJob>& job) {
   GenerationOptions options = job->options;
-  options.on_text = nullptr;
-  if (job->on_text) {
-    options.on_text = [job](size_t choice, const std::string& delta) {
-      return job->on_text(choice, delta);
-    };
-  }
+  options.on_text = job->on_text;  // choice i of the job is sequence i of its group
   try {
     uint64_t group = 0;
     if (job->user) {
@@ -96,7 +91,6 @@ bool BatchScheduler::admit(const std::shared_ptr<GenerationJob>& job) {
                               options);
     }
     running_[group] = job;
-    running_rows_ += job->n;
     return true;
   } catch (...) {
     const auto [status, message] = describe(std::current_exception());
@@ -115,7 +109,6 @@ void BatchScheduler::step() {
     const auto [status, message] = describe(std::current_exception());
     for (auto& [group, job] : running_) job->on_error(status, message);
     running_.clear();
-    running_rows_ = 0;
     return;
   }
   for (auto& done : finished) {
@@ -123,7 +116,6 @@ void BatchScheduler::step() {
     if (it == running_.end()) continue;
     const auto job = it->second;
     running_.erase(it);
-    running_rows_ -= job->n;
     if (metrics_) {
       uint64_t prompt = 0, generated = 0;
       for (const auto& r : done.results) {

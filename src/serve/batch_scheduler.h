@@ -70,7 +70,6 @@ class BatchScheduler {
   Metrics* metrics_;
   GenerationBatch batch_;  // touched by the scheduler thread only
   std::unordered_map<uint64_t, std::shared_ptr<GenerationJob>> running_;  // by group id
-  int running_rows_ = 0;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::shared_ptr<GenerationJob>> queue_;
