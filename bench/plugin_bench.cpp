@@ -100,9 +100,8 @@ void bench_query(const std::string& name, const pplug::LoadedModel& llm, int new
   size_t personal_tokens = 0, plain_tokens = 0;
   // Breakdown: the soft tokens alone (input encoding + aggregation), and generation from the
   // embedded prefix with precomputed soft tokens.
-  const torch::Tensor soft = plug.soft_tokens(user, kInput);
-  const std::vector<pplug::EmbeddedPrompt> embedded = {
-      {plug.build_prefix(soft, prompt), prompt.back()}};
+  const std::vector<pplug::EmbeddedPrompt> embedded =
+      plug.embedded_prompts({pplug::UserRequest{&user, kInput}});
   const auto t = time_interleaved(
       {[&] { personal_tokens = plug.generate(user, kInput, options).generated_ids.size(); },
        [&] { plain_tokens = generator.generate_ids({plain}, options)[0].generated_ids.size(); },

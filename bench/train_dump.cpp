@@ -20,6 +20,7 @@
 #include "cli/cli_common.h"
 #include "cli/train_args.h"
 #include "plug/plugin_module.h"
+#include "plug/plugin_training.h"
 #include "pplug/error.h"
 #include "pplug/llama_config.h"
 #include "pplug/persona_plug.h"
@@ -77,7 +78,7 @@ void dump(const CLI::App& app, cli::TrainArgs& a) {
   if (data.item_keys.defined()) vectors.emplace_back("item_keys", data.item_keys);
   save_safetensors((out / "data.safetensors").string(), vectors);
 
-  auto& module = plug.train_module();
+  auto& module = pplug::detail::PluginTraining::module(plug);
   std::vector<std::pair<std::string, torch::Tensor>> params;
   json trainable = json::array();
   for (const auto& p : module.named_parameters()) {
@@ -89,11 +90,12 @@ void dump(const CLI::App& app, cli::TrainArgs& a) {
 
   json examples = json::array();
   for (const auto& ex : data.examples) {
-    examples.push_back({{"query", ex.query},
-                        {"items", ex.items},
-                        {"prompt", ex.prompt},
-                        {"target", ex.target},
-                        {"split", plug.soft_token_offset(ex.prompt.size())}});
+    examples.push_back(
+        {{"query", ex.query},
+         {"items", ex.items},
+         {"prompt", ex.prompt},
+         {"target", ex.target},
+         {"split", pplug::detail::PluginTraining::soft_token_offset(plug, ex.prompt.size())}});
   }
   json orders = json::array();
   for (int e = 0; e < a.options.epochs; ++e) {

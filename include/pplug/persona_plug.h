@@ -13,7 +13,7 @@
 //
 // Thread safety: after construction (or load) a PersonaPlug is read-only: embed_user() and
 // generate() may be called concurrently from any number of threads on one shared instance and
-// give the same results as serial calls. Training (train_module()) must not overlap them.
+// give the same results as serial calls. Training (train_plugin) must not overlap them.
 #pragma once
 
 #include <torch/types.h>
@@ -31,7 +31,7 @@
 namespace pplug {
 
 namespace detail {
-class PluginModuleImpl;
+struct PluginTraining;
 }
 
 // A history item: LaMP profile fields ("text", "title", "tag", "score", ...) under an id.
@@ -170,19 +170,11 @@ class PersonaPlug {
   double soft_token_scale() const { return scale_; }
   // Identifies the plug-in weights (user embeddings record it).
   std::string fingerprint() const;
-  // Recomputes fingerprint() after the weights changed (the trainer calls it).
-  void refresh_fingerprint();
-  // The trainable module (for the trainer; see src/plug/plugin_module.h).
-  detail::PluginModuleImpl& train_module() const;
-  // Index in [BOS] + prompt before which the soft tokens go (config().placement).
-  int64_t soft_token_offset(size_t prompt_length) const;
-  // Builds the LLM input embeddings (T, d) in the LLM's compute dtype: [BOS][soft][prompt] (T5:
-  // [soft][prompt][</s>]), or
-  // with the soft tokens just before the answer cue (config().placement).
-  torch::Tensor build_prefix(const torch::Tensor& soft_tokens,
-                             const std::vector<int>& prompt) const;
 
  private:
+  // The trainer's access (src/plug/plugin_training.h): the trainable module, the fingerprint
+  // refresh, the LLM input layout. Kept out of the public API.
+  friend struct detail::PluginTraining;
   struct Impl;
   LoadedModel llm_;
   std::shared_ptr<const SentenceEncoder> encoder_;

@@ -8,9 +8,9 @@
 #include <mutex>
 
 #include "generation/framed_prompt.h"
-#include "models/tensor_fingerprint.h"
 #include "plug/llm_pooling.h"
 #include "plug/plugin_impl.h"
+#include "plug/plugin_training.h"
 #include "plug/task_prompt.h"
 #include "pplug/error.h"
 #include "pplug/lamp_retrieval.h"
@@ -164,32 +164,16 @@ PersonaPlug::PersonaPlug(LoadedModel llm, std::shared_ptr<const SentenceEncoder>
     }
     impl_->module->attach_input_encoder(bert->copy());
   }
-  refresh_fingerprint();
+  detail::PluginTraining::refresh_fingerprint(*this);
 }
 
 PersonaPlug::~PersonaPlug() = default;
-
-detail::PluginModuleImpl& PersonaPlug::train_module() const { return *impl_->module; }
 
 const LanguageModel& PersonaPlug::language_model() const { return *impl_->lm; }
 
 std::string PersonaPlug::fingerprint() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->fingerprint;
-}
-
-void PersonaPlug::refresh_fingerprint() {
-  std::vector<std::pair<std::string, torch::Tensor>> named;
-  for (const auto& p : impl_->module->named_parameters()) named.emplace_back(p.key(), p.value());
-  const std::string fp = "plugin-" + detail::fingerprint_tensors(named, encoder_->fingerprint());
-  torch::Tensor instruction;
-  if (config_.use_instruction) {
-    c10::InferenceMode guard;
-    instruction = impl_->module->instruction_token().contiguous();
-  }
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  impl_->fingerprint = fp;
-  impl_->instruction_token = instruction;
 }
 
 std::string PersonaPlug::item_text(const HistoryItem& item) const {
@@ -212,8 +196,8 @@ std::vector<int> PersonaPlug::Impl::prompt_head(const PersonaPlug& plug, const s
   std::vector<int> prompt = plug.prompt_ids(input);
   std::vector<int> head = start_ids;
   head.insert(head.end(), prompt.begin(),
-              prompt.begin() +
-                  (plug.soft_token_offset(prompt.size()) - static_cast<int64_t>(start_ids.size())));
+              prompt.begin() + (detail::PluginTraining::soft_token_offset(plug, prompt.size()) -
+                                static_cast<int64_t>(start_ids.size())));
   if (prompt_out != nullptr) *prompt_out = std::move(prompt);
   return head;
 }
@@ -289,25 +273,6 @@ std::vector<float> PersonaPlug::attention_weights(const UserEmbedding& user,
   return std::vector<float>(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
 }
 
-int64_t PersonaPlug::soft_token_offset(size_t prompt_length) const {
-  const auto start = static_cast<int64_t>(impl_->start_ids.size());
-  if (config_.placement == SoftTokenPlacement::kAfterBos) return start;
-  const auto cue = static_cast<int64_t>(impl_->answer_cue.size());
-  return start + std::max<int64_t>(0, static_cast<int64_t>(prompt_length) - cue);
-}
-
-torch::Tensor PersonaPlug::build_prefix(const torch::Tensor& soft,
-                                        const std::vector<int>& prompt) const {
-  std::vector<int64_t> ids(impl_->start_ids.begin(), impl_->start_ids.end());
-  ids.insert(ids.end(), prompt.begin(), prompt.end());
-  ids.insert(ids.end(), impl_->end_ids.begin(), impl_->end_ids.end());
-  auto embeds = impl_->lm->embed(at::tensor(ids, at::kLong));  // (start + T + end, d)
-  const int64_t split = soft_token_offset(prompt.size());
-  return at::cat({embeds.narrow(0, 0, split), soft.to(embeds.scalar_type()),
-                  embeds.narrow(0, split, static_cast<int64_t>(ids.size()) - split)},
-                 0);
-}
-
 std::pair<std::vector<EmbeddedPrompt>, PromptTail> PersonaPlug::Impl::read_once_prompts(
     const PersonaPlug& plug, const std::vector<UserRequest>& requests,
     std::vector<std::vector<int>>* prompt_ids_out) const {
@@ -360,7 +325,7 @@ std::vector<EmbeddedPrompt> PersonaPlug::Impl::embedded_prompts(
   prompts.reserve(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
     auto ids = plug.prompt_ids(requests[i].input);
-    prompts.push_back({plug.build_prefix(soft[i], ids), ids.back()});
+    prompts.push_back({detail::PluginTraining::build_prefix(plug, soft[i], ids), ids.back()});
     if (prompt_ids_out != nullptr) prompt_ids_out->push_back(std::move(ids));
   }
   return prompts;

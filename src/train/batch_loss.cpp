@@ -9,6 +9,7 @@
 #include <string>
 
 #include "plug/plugin_module.h"
+#include "plug/plugin_training.h"
 #include "util/log.h"
 
 namespace pplug::detail {
@@ -115,7 +116,7 @@ FrozenPrefixes::FrozenPrefixes(const PersonaPlug& plug, const TrainData& data, s
 }
 
 int64_t FrozenPrefixes::length(const TrainExample& ex) const {
-  return plug_.soft_token_offset(ex.prompt.size());
+  return detail::PluginTraining::soft_token_offset(plug_, ex.prompt.size());
 }
 
 std::vector<int64_t> FrozenPrefixes::prefix_ids(const TrainExample& ex) const {
@@ -166,7 +167,7 @@ torch::Tensor batch_loss(const PersonaPlug& plug, PluginModuleImpl& module, cons
     std::vector<torch::Tensor> prompts;
     std::vector<std::vector<int>> targets;
     for (int64_t b = 0; b < B; ++b) {
-      prompts.push_back(plug.build_prefix(soft[b], batch[b]->prompt));
+      prompts.push_back(detail::PluginTraining::build_prefix(plug, soft[b], batch[b]->prompt));
       targets.push_back(batch[b]->target);
     }
     return plug.language_model().target_cross_entropy(prompts, targets) / denominator;

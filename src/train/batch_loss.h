@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "plug/plugin_module.h"
 #include "pplug/llama_model.h"
 #include "pplug/persona_plug.h"
 #include "train/train_data.h"

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "plug/plugin_module.h"
+#include "plug/plugin_training.h"
 #include "pplug/error.h"
 #include "pplug/lamp_metrics.h"
 #include "util/log.h"
@@ -80,7 +81,7 @@ TrainData prepare_train_data(const PersonaPlug& plug, const LabelledSplit& split
     data.item_keys = std::move(encoded.keys);
   }
   const auto questions = static_cast<int64_t>(split.questions.size());
-  if (plug.train_module().input_encoder_copy()) {
+  if (detail::PluginTraining::module(plug).input_encoder_copy()) {
     data.query_texts.resize(static_cast<size_t>(questions));
     for (size_t i = 0; i < inputs.size(); ++i) {
       data.query_texts[static_cast<size_t>(input_rows[i])] = plug.query_text(inputs[i]);

@@ -14,11 +14,10 @@
 #include <fstream>
 #include <limits>
 
-#include "models/tensor_checks.h"
 #include "plug/plugin_module.h"
+#include "plug/plugin_training.h"
 #include "pplug/distributed.h"
 #include "pplug/error.h"
-#include "pplug/safetensors.h"
 #include "pplug/trainer.h"
 #include "train/batch_loss.h"
 #include "train/epoch_order.h"
@@ -44,16 +43,6 @@ double learning_rate(const TrainOptions& o, int64_t step, int64_t total) {
   const double left =
       static_cast<double>(total - step) / static_cast<double>(std::max<int64_t>(1, total - warmup));
   return o.lr * std::max(0.0, left);
-}
-
-void load_module_weights(detail::PluginModuleImpl& module, const std::string& path) {
-  SafetensorsFile file(path);
-  torch::NoGradGuard no_grad;
-  for (auto& p : module.named_parameters()) {
-    const auto value = file.get(p.key(), torch::kFloat32, p.value().sizes().vec());
-    detail::require_finite(value, path, p.key());
-    p.value().copy_(value);
-  }
 }
 
 bool starts_with(const std::string& s, const std::string& prefix) {
@@ -253,7 +242,7 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
   detail::keep_freed_tensor_memory();
   if (comm != nullptr) comm->check_same("training data (questions and golds)", split_digest(train));
   const auto data = detail::prepare_train_data(plug, train, o, detail::Shard{rank, world});
-  auto& module = plug.train_module();
+  auto& module = detail::PluginTraining::module(plug);
   module.train();
   std::vector<torch::Tensor> params;
   for (auto& p : module.parameters()) {
@@ -286,7 +275,8 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
       throw MismatchError(resume_dir + ": was saved by a run with other data or options: " +
                           state.at("run").dump() + " vs " + run.dump());
     }
-    load_module_weights(module, (fs::path(resume_dir) / "plugin" / "plugin.safetensors").string());
+    detail::PluginTraining::load_weights(
+        plug, (fs::path(resume_dir) / "plugin" / "plugin.safetensors").string());
     torch::serialize::InputArchive archive;
     archive.load_from((fs::path(resume_dir) / "optimizer.pt").string());
     optimizer.load(archive);
@@ -431,7 +421,7 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
         progress.finish();
         require_finite_weights(epoch);
         if (writer) save_resumable(plug, optimizer, o.out_dir, state_json(epoch, s + 1));
-        plug.refresh_fingerprint();
+        detail::PluginTraining::refresh_fingerprint(plug);
         if (writer) PPLUG_LOG_WARN("interrupted: resumable state saved in {}/last", o.out_dir);
         // No rank leaves before rank 0 has saved: a rank that exits (with an error, as an
         // interrupted run does) makes a launcher stop the others.
@@ -443,7 +433,7 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
     }
     summary.last_loss = epoch_batches > 0 ? epoch_loss / epoch_batches : 0.0;
     require_finite_weights(epoch);
-    plug.refresh_fingerprint();
+    detail::PluginTraining::refresh_fingerprint(plug);
     module.eval();
     if (dev) {
       const auto [value, higher_better] = dev(plug);
@@ -465,7 +455,7 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
   }
   progress.finish();
   module.eval();
-  plug.refresh_fingerprint();
+  detail::PluginTraining::refresh_fingerprint(plug);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   summary.steps = global_step;
   summary.best_dev = best_dev;

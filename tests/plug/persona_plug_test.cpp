@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "plug/plugin_module.h"
+#include "plug/plugin_training.h"
 #include "pplug/error.h"
 #include "pplug/persona_plug.h"
 #include "support/test_models.h"
@@ -237,9 +238,9 @@ TEST_F(PersonaPlugTest, UserEmbeddingRoundTripsAndSurvivesRetraining) {
   // After the plug-in's weights change, cached projections are recomputed, not reused.
   {
     torch::NoGradGuard no_grad;
-    plug->train_module().persona_proj->fc2->weight.mul_(2.0).add_(0.1);
+    pplug::detail::PluginTraining::module(*plug).persona_proj->fc2->weight.mul_(2.0).add_(0.1);
   }
-  plug->refresh_fingerprint();
+  pplug::detail::PluginTraining::refresh_fingerprint(*plug);
   const auto fresh = plug->embed_user(history(3));
   EXPECT_TRUE(at::allclose(plug->soft_tokens(user, input_), plug->soft_tokens(fresh, input_)));
   // A user embedded with another encoder is refused.

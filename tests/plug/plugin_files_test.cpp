@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "plug/plugin_module.h"
+#include "plug/plugin_training.h"
 #include "pplug/error.h"
 #include "pplug/persona_plug.h"
 #include "pplug/safetensors.h"
@@ -65,7 +66,7 @@ class PluginFilesTest : public ::testing::Test {
   // Rewrites plugin.safetensors with tensor `name` replaced by `value`.
   void replace_tensor(const std::string& name, const torch::Tensor& value) {
     std::vector<std::pair<std::string, torch::Tensor>> tensors;
-    for (const auto& p : plug_->train_module().named_parameters()) {
+    for (const auto& p : pplug::detail::PluginTraining::module(*plug_).named_parameters()) {
       tensors.emplace_back(p.key(), p.key() == name ? value : p.value().detach());
     }
     save_safetensors(dir_ + "/plugin.safetensors", tensors, {{"format", "pplug-plugin"}});
@@ -97,7 +98,7 @@ TEST_F(PluginFilesTest, ManifestFieldsAreChecked) {
 
 TEST_F(PluginFilesTest, WeightsOfTheWrongDtypeOrNotFiniteAreRefused) {
   const std::string name = "persona_proj.fc2.weight";
-  const auto w = plug_->train_module().named_parameters()[name].detach();
+  const auto w = pplug::detail::PluginTraining::module(*plug_).named_parameters()[name].detach();
   replace_tensor(name, w.mul(1000).to(at::kInt));
   expect_refused({"plugin.safetensors", name, "dtype I32"});
   auto nan = w.clone();
@@ -113,7 +114,8 @@ TEST_F(PluginFilesTest, WeightsOfTheWrongDtypeOrNotFiniteAreRefused) {
 // A weight edited after saving (finite, right dtype and shape) no longer matches the manifest.
 TEST_F(PluginFilesTest, WeightsChangedAfterSavingAreRefused) {
   const std::string name = "persona_proj.fc2.weight";
-  replace_tensor(name, plug_->train_module().named_parameters()[name].detach().mul(2));
+  replace_tensor(
+      name, pplug::detail::PluginTraining::module(*plug_).named_parameters()[name].detach().mul(2));
   expect_refused({"plugin_fingerprint", "weights"});
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "plug/plugin_module.h"
+#include "plug/plugin_training.h"
 #include "pplug/error.h"
 #include "pplug/text_encoder.h"
 #include "support/test_models.h"
@@ -59,7 +60,8 @@ torch::Tensor whole_row_loss(const PersonaPlug& plug, detail::PluginModuleImpl& 
     ids.insert(ids.end(), ex->target.begin(), ex->target.end());
     auto tok = llm.embed(at::tensor(ids, at::kLong)).to(at::kFloat);
     const auto n = static_cast<int64_t>(ids.size()) + n_soft;
-    const int64_t pad = longest - n, split = plug.soft_token_offset(ex->prompt.size());
+    const int64_t pad = longest - n,
+                  split = pplug::detail::PluginTraining::soft_token_offset(plug, ex->prompt.size());
     rows.push_back(at::cat({at::zeros({pad, d}), tok.narrow(0, 0, split), soft[b],
                             tok.narrow(0, split, static_cast<int64_t>(ids.size()) - split)}));
     mask[b].narrow(0, pad, n).fill_(1);
@@ -110,7 +112,7 @@ TEST_P(BatchLossTest, CachedPrefixesGiveTheWholeRowLossAndGradients) {
   std::vector<const detail::TrainExample*> batch;
   for (const auto& ex : data.examples) batch.push_back(&ex);
 
-  auto& module = plug.train_module();
+  auto& module = pplug::detail::PluginTraining::module(plug);
   const detail::FrozenPrefixes kept(plug, data, size_t{1} << 30);
   const detail::FrozenPrefixes per_step(plug, data, 0);
   ASSERT_TRUE(kept.stored());

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "plug/plugin_module.h"
+#include "plug/plugin_training.h"
 #include "pplug/error.h"
 #include "pplug/lamp_metrics.h"
 #include "pplug/text_encoder.h"
@@ -105,8 +106,8 @@ TEST_F(TrainerTest, ResumedRunEndsWithTheSameWeights) {
   auto resumed = make(true, /*seed=*/99);  // initial weights are replaced by the checkpoint
   train_plugin(*resumed, split, o, nullptr, o.out_dir + "/last");
   EXPECT_EQ(resumed->fingerprint(), straight->fingerprint());
-  auto a = straight->train_module().named_parameters();
-  auto b = resumed->train_module().named_parameters();
+  auto a = pplug::detail::PluginTraining::module(*straight).named_parameters();
+  auto b = pplug::detail::PluginTraining::module(*resumed).named_parameters();
   for (const auto& p : a) EXPECT_TRUE(at::equal(p.value(), b[p.key()])) << p.key();
 }
 
@@ -125,7 +126,7 @@ TEST_F(TrainerTest, TrainableInputEncoderCopy) {
   };
   auto plug = make_copy(3);
   std::map<std::string, at::Tensor> before;
-  for (const auto& p : plug->train_module().named_parameters()) {
+  for (const auto& p : pplug::detail::PluginTraining::module(*plug).named_parameters()) {
     before[p.key()] = p.value().clone();
   }
   ASSERT_TRUE(before.count("input_encoder.embeddings.word_embeddings.weight"));
@@ -137,7 +138,7 @@ TEST_F(TrainerTest, TrainableInputEncoderCopy) {
   auto o = options("copy", 2);
   train_plugin(*plug, split, o);
   int changed = 0;
-  for (const auto& p : plug->train_module().named_parameters()) {
+  for (const auto& p : pplug::detail::PluginTraining::module(*plug).named_parameters()) {
     if (p.key().rfind("input_encoder.", 0) == 0) changed += !at::equal(p.value(), before[p.key()]);
   }
   EXPECT_GT(changed, 0);
@@ -240,7 +241,7 @@ TEST_F(TrainerTest, TheLastGoodCheckpointIsKept) {
   const DevEvaluator poison_in_epoch_two = [&](const PersonaPlug& p) {
     if (++calls == 2) {
       torch::NoGradGuard no_grad;
-      p.train_module().persona_proj->fc2->weight[0][0].fill_(std::nan(""));
+      pplug::detail::PluginTraining::module(p).persona_proj->fc2->weight[0][0].fill_(std::nan(""));
     } else {
       good = p.fingerprint();
     }
