@@ -31,10 +31,10 @@
 #include <vector>
 
 #include "kernels/cpu_isa.h"
-#include "kernels/weight_arena.h"
 #include "kernels/weight_type.h"
 #include "kernels/x86/avx2_util.h"
 #include "kernels/x86/avx512_util.h"
+#include "memory/weight_arena.h"
 #include "pplug/model_io.h"
 
 namespace {
@@ -122,12 +122,12 @@ uint64_t sum_words(const uint64_t* data, int64_t begin, int64_t end) {
 }
 
 // Reads `bytes` bytes with the intra-op threads, from the same kind of memory the weights live
-// in (huge pages, kernels::WeightArena): best of 5.
+// in (huge pages, memory::WeightArena): best of 5.
 double stream_read_gb_s(size_t bytes) {
   const auto words = static_cast<int64_t>(bytes / sizeof(uint64_t));
-  pplug::kernels::WeightArena arena(bytes);
+  pplug::memory::WeightArena arena(bytes);
   auto buffer = arena.empty({words}, at::kLong).fill_(1);  // touched: every page is real memory
-  pplug::kernels::promote_to_huge_pages({buffer}, /*wait=*/true);
+  pplug::memory::promote_to_huge_pages({buffer}, /*wait=*/true);
   const auto* data = reinterpret_cast<const uint64_t*>(buffer.data_ptr<int64_t>());
   double best = 1e30;
   volatile uint64_t sink = 0;

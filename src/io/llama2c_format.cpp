@@ -8,7 +8,7 @@
 
 #include "io/llama2c_probe.h"
 #include "io/rope_layout.h"
-#include "kernels/weight_arena.h"
+#include "memory/weight_arena.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"
 #include "util/checked_math.h"
@@ -122,7 +122,7 @@ RawModel read_llama2c(const std::string& path) {
   // Every tensor is read straight into its final place: matrices in a huge-page arena, and the
   // projections LlamaModel fuses (q, k, v and gate, up of a layer) back to back, so a float32
   // model built from this needs no further copy (see docs/formats.md).
-  kernels::WeightArena arena(static_cast<uint64_t>(floats) * 4);
+  memory::WeightArena arena(static_cast<uint64_t>(floats) * 4);
   auto read_into = [&](const at::Tensor& t) {
     if (!in.read(reinterpret_cast<char*>(t.data_ptr<float>()), t.numel() * 4)) {
       throw FormatError(path + ": read failed");

@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include "kernels/weight_arena.h"
+#include "memory/weight_arena.h"
 #include "pplug/error.h"
 
 namespace pplug::kernels {
@@ -43,7 +43,7 @@ PackedWeight wrap_weight(const at::Tensor& w) {
   return PackedWeight{w, v.type, v.rows, v.cols};
 }
 
-PackedWeight pack_weight(const at::Tensor& w, WeightType type, WeightArena* arena) {
+PackedWeight pack_weight(const at::Tensor& w, WeightType type, memory::WeightArena* arena) {
   if (w.dim() != 2) throw InvalidArgument("pack_weight: expected a 2-D tensor");
   const int64_t rows = w.size(0), cols = w.size(1);
   const int64_t bytes = row_bytes(type, cols);

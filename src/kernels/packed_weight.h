@@ -9,9 +9,11 @@
 #include "kernels/linear_kernels.h"
 #include "kernels/weight_type.h"
 
-namespace pplug::kernels {
-
+namespace pplug::memory {
 class WeightArena;
+}
+
+namespace pplug::kernels {
 
 struct PackedWeight {
   // Float types: (rows, cols) of that dtype. Q8_0 / Q4_0: uint8 (rows, row_bytes(type, cols)).
@@ -32,7 +34,8 @@ struct PackedWeight {
 PackedWeight wrap_weight(const at::Tensor& w);
 
 // `w` (rows, cols), any float dtype, converted to `type`; the bytes come from `arena` when given.
-PackedWeight pack_weight(const at::Tensor& w, WeightType type, WeightArena* arena = nullptr);
+PackedWeight pack_weight(const at::Tensor& w, WeightType type,
+                         memory::WeightArena* arena = nullptr);
 
 // Rows [n0, n1) of `w` as float32 into out (row-major, (n1 - n0) x cols), vectorised where the
 // CPU allows.

@@ -8,7 +8,7 @@
 
 #include "kernels/decode_attention.h"
 #include "kernels/linear_kernels.h"
-#include "kernels/weight_arena.h"
+#include "memory/weight_arena.h"
 #include "pplug/error.h"
 #include "support/kernel_levels.h"
 #include "support/test_models.h"
@@ -171,16 +171,16 @@ TEST(LlamaKernels, ReorderedCacheDecodesLikeFreshCaches) {
 TEST(LlamaKernels, WeightArenaKeepsDataThroughHugePagePromotion) {
   at::Tensor a, b;
   {
-    kernels::WeightArena arena(size_t{1} << 20);  // smaller than asked for below
+    memory::WeightArena arena(size_t{1} << 20);  // smaller than asked for below
     a = arena.empty({1000, 777}, at::kFloat).copy_(at::randn({1000, 777}));  // ~3 MB
     b = arena.empty({5, 3}, at::kBFloat16).fill_(2);                         // a second region
   }  // tensors outlive the arena object
-  EXPECT_TRUE(kernels::in_weight_arena(a));
-  EXPECT_TRUE(kernels::in_weight_arena(a.narrow(0, 10, 5)));
-  EXPECT_FALSE(kernels::in_weight_arena(at::zeros({3})));
+  EXPECT_TRUE(memory::in_weight_arena(a));
+  EXPECT_TRUE(memory::in_weight_arena(a.narrow(0, 10, 5)));
+  EXPECT_FALSE(memory::in_weight_arena(at::zeros({3})));
   EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data_ptr()) % 64, 0u);
   const auto before = a.clone();
-  kernels::promote_to_huge_pages({a, b, at::zeros({2})}, /*wait=*/true);
+  memory::promote_to_huge_pages({a, b, at::zeros({2})}, /*wait=*/true);
   EXPECT_TRUE(at::equal(a, before));
   EXPECT_TRUE(at::equal(b, at::full({5, 3}, 2, at::kBFloat16)));
 }

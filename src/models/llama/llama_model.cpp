@@ -7,7 +7,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "kernels/weight_arena.h"
+#include "memory/weight_arena.h"
 #include "models/llama/llama_matrices.h"
 #include "models/tensor_checks.h"
 #include "models/tensor_fingerprint.h"
@@ -132,7 +132,7 @@ class WeightTable {
   static bool in_place(const std::vector<torch::Tensor>& parts, torch::Dtype dtype) {
     for (size_t i = 0; i < parts.size(); ++i) {
       const auto& t = parts[i];
-      if (t.scalar_type() != dtype || !t.is_contiguous() || !kernels::in_weight_arena(t)) {
+      if (t.scalar_type() != dtype || !t.is_contiguous() || !memory::in_weight_arena(t)) {
         return false;
       }
       if (i > 0) {
@@ -149,7 +149,7 @@ class WeightTable {
   std::string source_;
   std::unordered_map<std::string, torch::Tensor> table_;
   mutable std::set<std::string> used_;
-  kernels::WeightArena arena_;
+  memory::WeightArena arena_;
 };
 
 // RoPE's inverse frequencies theta^(-2i/hd), with the config's scaling applied as HF's
@@ -294,7 +294,7 @@ LlamaModel::LlamaModel(LlamaConfig config,
   }
   // In the background: loading returns now, decoding speeds up once the weights sit on 2 MB
   // pages (see kernels/weight_arena.h).
-  kernels::promote_to_huge_pages(parameters());
+  memory::promote_to_huge_pages(parameters());
 }
 
 void LlamaModel::pack_matrices(uint8_t type) {
@@ -309,7 +309,7 @@ void LlamaModel::pack_matrices(uint8_t type) {
     bytes += bytes_of(l.w_qkv.size(0) + l.w_gate_up.size(0), d) + bytes_of(d, q_dim) +
              bytes_of(d, hidden);
   }
-  kernels::WeightArena arena(static_cast<size_t>(bytes));
+  memory::WeightArena arena(static_cast<size_t>(bytes));
   auto pack = [&](torch::Tensor& t, int64_t cols) {
     t = kernels::pack_weight(t, kernels::storage_type_for(wanted, cols), &arena).data;
   };

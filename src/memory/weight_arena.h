@@ -18,7 +18,7 @@
 #include <memory>
 #include <vector>
 
-namespace pplug::kernels {
+namespace pplug::memory {
 
 namespace detail {
 struct ArenaRegion;
@@ -50,4 +50,4 @@ bool in_weight_arena(const at::Tensor& t);
 // thread that holds the regions alive until it is done.
 void promote_to_huge_pages(const std::vector<at::Tensor>& tensors, bool wait = false);
 
-}  // namespace pplug::kernels
+}  // namespace pplug::memory

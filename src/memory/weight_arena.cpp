@@ -1,4 +1,4 @@
-#include "kernels/weight_arena.h"
+#include "memory/weight_arena.h"
 
 #include <ATen/ATen.h>
 
@@ -17,7 +17,7 @@
 #include <thread>
 #include <unordered_set>
 
-namespace pplug::kernels {
+namespace pplug::memory {
 namespace {
 
 constexpr size_t kHugePage = size_t{2} << 20;
@@ -159,4 +159,4 @@ void promote_to_huge_pages(const std::vector<at::Tensor>& tensors, bool wait) {
   }
 }
 
-}  // namespace pplug::kernels
+}  // namespace pplug::memory
