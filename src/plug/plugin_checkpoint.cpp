@@ -1,16 +1,20 @@
 // Plug-in folders: manifest.json (format, config, fingerprints of the base LLM and encoder) and
 // plugin.safetensors (the module's parameters under their names). Saved atomically.
 #include <ATen/ATen.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <torch/nn/module.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <filesystem>
 #include <random>
 #include <set>
 
-#include "models/tensor_checks.h"
 #include "plug/plugin_impl.h"
+#include "plug/plugin_training.h"
 #include "pplug/error.h"
 #include "pplug/safetensors.h"
 #include "util/file_io.h"
@@ -131,6 +135,41 @@ std::string unique_suffix() {
   return std::to_string(::getpid()) + "-" + std::to_string(rd());
 }
 
+// Removes what an earlier save of `target` left when it was killed: `<name>.tmp-<pid>-<n>` (a
+// folder being written) and `<name>.old-<pid>-<n>` (the replaced one), of processes that are no
+// longer running (a save of the same folder still going in another process is left alone).
+void remove_stale_save_folders(const fs::path& parent, const std::string& name) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    const std::string sibling = entry.path().filename().string();
+    for (const std::string mark : {".tmp-", ".old-"}) {
+      const std::string prefix = name + mark;
+      if (sibling.compare(0, prefix.size(), prefix) != 0) continue;
+      const std::string rest = sibling.substr(prefix.size());
+      const auto dash = rest.find('-');
+      if (dash == std::string::npos || dash == 0 || rest.find_first_not_of("0123456789") != dash) {
+        continue;
+      }
+      const auto pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
+      if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) {
+        fs::remove_all(entry.path(), ec);
+      }
+    }
+  }
+}
+
+// Puts `fresh` at `target` in one step: afterwards `fresh` holds what `target` held. False when
+// the file system cannot exchange two folders (the caller then moves them one at a time).
+bool exchange_folders(const fs::path& fresh, const fs::path& target) {
+#ifdef RENAME_EXCHANGE
+  return ::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0;
+#else
+  (void)fresh;
+  (void)target;
+  return false;
+#endif
+}
+
 }  // namespace
 
 void PersonaPlug::save(const std::string& dir) const {
@@ -143,6 +182,7 @@ void PersonaPlug::save(const std::string& dir) const {
   }
   const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
   fs::create_directories(parent, ec);
+  remove_stale_save_folders(parent, target.filename().string());
   const fs::path tmp = parent / (target.filename().string() + ".tmp-" + unique_suffix());
   fs::create_directories(tmp, ec);
   if (ec) throw Error(tmp.string() + ": cannot create: " + ec.message());
@@ -167,14 +207,18 @@ void PersonaPlug::save(const std::string& dir) const {
                        {"dim", encoder_->dim()}}}};
     if (!encoder_->spec().empty()) manifest["encoder"]["spec"] = encoder_->spec();
     detail::write_file_atomic((tmp / "manifest.json").string(), manifest.dump(2) + "\n");
-    // Swap folders: at every instant `dir` is either the complete old or the complete new one.
-    if (fs::exists(target)) {
+    // Swap folders: `dir` is at every instant the complete old or the complete new one (where
+    // the file system exchanges folders atomically; elsewhere it is missing for the instant
+    // between two renames, and the next save puts things right).
+    if (!fs::exists(target)) {
+      fs::rename(tmp, target);
+    } else if (exchange_folders(tmp, target)) {
+      fs::remove_all(tmp, ec);  // the old plug-in now
+    } else {
       const fs::path old = parent / (target.filename().string() + ".old-" + unique_suffix());
       fs::rename(target, old);
       fs::rename(tmp, target);
       fs::remove_all(old, ec);
-    } else {
-      fs::rename(tmp, target);
     }
   } catch (...) {
     fs::remove_all(tmp, ec);
@@ -304,31 +348,7 @@ std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& given_dir, Loa
     throw FormatError(manifest_path + ": " + e.what());  // a config value out of range
   }
   const std::string weights_path = (fs::path(dir) / "plugin.safetensors").string();
-  SafetensorsFile weights(weights_path);
-  std::set<std::string> expected;
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : plug->impl_->module->named_parameters()) {
-      expected.insert(p.key());
-      if (!weights.contains(p.key())) {
-        throw FormatError(weights_path + ": missing tensor '" + p.key() + "'");
-      }
-      const std::string& dtype = weights.info(p.key()).dtype;
-      if (dtype != "F32" && dtype != "F16" && dtype != "BF16") {
-        throw FormatError(weights_path + ": tensor '" + p.key() + "' has dtype " + dtype +
-                          ", expected F32 (or F16, BF16)");
-      }
-      const auto value = weights.get(p.key(), torch::kFloat32, p.value().sizes().vec());
-      detail::require_finite(value, weights_path, p.key());
-      p.value().copy_(value);
-    }
-  }
-  for (const auto& name : weights.names()) {
-    if (expected.count(name) == 0) {
-      throw FormatError(weights_path + ": unexpected tensor '" + name + "'");
-    }
-  }
-  plug->refresh_fingerprint();
+  detail::PluginTraining::load_weights(*plug, weights_path);
   const std::string stated = m["plugin_fingerprint"].get<std::string>();
   if (stated != plug->fingerprint()) {
     throw FormatError(weights_path + ": the weights give fingerprint " + plug->fingerprint() +

@@ -13,9 +13,10 @@ std::string read_file(const std::string& path);
 void write_file_atomic(const std::string& path, std::string_view data);
 
 // Streams a file into place atomically, for outputs too large to build in memory first:
-// append() writes to a temporary file beside `path`; commit() flushes it to disk and renames it
-// over `path`. Destroyed without commit() (an error on the way), the temporary file is removed
-// and `path` is untouched.
+// append() writes to a temporary file beside `path` (unnamed where the file system allows, so a
+// killed process leaves nothing); commit() flushes it to disk and renames it over `path`.
+// Destroyed without commit() (an error on the way), the temporary file is removed and `path` is
+// untouched. Errors (disk full, read-only folder) are Error naming `path` and the reason.
 class AtomicFileWriter {
  public:
   explicit AtomicFileWriter(std::string path);
@@ -33,6 +34,7 @@ class AtomicFileWriter {
   std::string path_;
   std::string tmp_;
   int fd_ = -1;
+  bool unnamed_ = false;  // fd_ is an O_TMPFILE file, named tmp_ only inside commit()
   size_t written_ = 0;
 };
 

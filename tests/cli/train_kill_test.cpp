@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "support/cli_run.h"
+#include "support/cli_spawn.h"
 #include "support/test_models.h"
 
 namespace pplug {
@@ -70,20 +71,7 @@ class TrainKillTest : public ::testing::Test {
   // Starts `pplug train` into `out` and kills it with SIGKILL as soon as `ready()` holds (polled
   // every 2 ms, for 120 s at most). Returns false when the run ended before (nothing to kill).
   bool kill_when(const std::string& out, const std::function<bool()>& ready) const {
-    const auto args = train_args(out);
-    const pid_t child = ::fork();
-    if (child == 0) {
-      std::vector<char*> argv;
-      std::string tool = PPLUG_CLI;
-      argv.push_back(tool.data());
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      const std::string log = out + ".log";
-      std::freopen(log.c_str(), "w", stdout);
-      std::freopen(log.c_str(), "a", stderr);
-      ::execv(tool.c_str(), argv.data());
-      ::_exit(127);
-    }
+    const pid_t child = testing::spawn_pplug(train_args(out), out + ".log");
     int status = 0;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -92,8 +80,7 @@ class TrainKillTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     ::kill(child, SIGKILL);
-    ::waitpid(child, &status, 0);
-    return WIFSIGNALED(status);
+    return testing::wait_child(child) == -SIGKILL;
   }
 
   // What the killed run left, then its resume: whole metrics lines, only a run's files, and a

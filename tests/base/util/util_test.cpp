@@ -26,6 +26,34 @@ TEST(FileIo, AtomicWriteReplacesContentAndLeavesNoTemporaries) {
   EXPECT_THROW(detail::write_file_atomic((dir / "no/such/dir/f").string(), "x"), Error);
 }
 
+// A writer given up before commit() (an error on the way) leaves the target as it was and
+// nothing beside it, before and after it is destroyed; a stream of appends commits whole.
+TEST(FileIo, AbandonedWriterLeavesTheTargetAndNoTemporaries) {
+  namespace fs = std::filesystem;
+  const auto dir = fs::temp_directory_path() / "pplug_util_test_abandon";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "f.bin").string();
+  detail::write_file_atomic(path, "old");
+  {
+    detail::AtomicFileWriter writer(path);
+    writer.append("half of the new");
+    EXPECT_EQ(detail::read_file(path), "old");
+  }
+  EXPECT_EQ(detail::read_file(path), "old");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+  detail::AtomicFileWriter writer(path);
+  writer.append("ab");
+  writer.pad_to(8);
+  writer.append("c");
+  EXPECT_EQ(writer.size(), 9u);
+  writer.commit();
+  EXPECT_EQ(detail::read_file(path), std::string("ab\0\0\0\0\0\0c", 9));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+  EXPECT_THROW(writer.commit(), Error);
+  fs::remove_all(dir);
+}
+
 TEST(CheckedMath, ProductsAndSumsThatOverflowThrowNamingFileAndField) {
   EXPECT_EQ(detail::checked_mul(1 << 20, 1 << 20, "f.bin", "dim"), int64_t{1} << 40);
   EXPECT_EQ(detail::checked_product({2, 3, 4}, "f.bin", "dims"), 24);
