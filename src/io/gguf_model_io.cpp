@@ -8,8 +8,8 @@
 #include <memory>
 
 #include "io/gguf_meta_reader.h"
-#include "io/gguf_metadata.h"
-#include "io/gguf_writer.h"
+#include "format/gguf_metadata.h"
+#include "format/gguf_writer.h"
 #include "io/rope_layout.h"
 #include "kernels/packed_weight.h"
 #include "pplug/error.h"

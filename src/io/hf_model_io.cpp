@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <set>
 
-#include "io/gguf_metadata.h"
+#include "format/gguf_metadata.h"
 #include "io/hf_weights.h"
 #include "io/llama2c_probe.h"
 #include "pplug/error.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "io/gguf_writer.h"
+#include "format/gguf_writer.h"
 #include "tokenizer/gguf_spm_vocab.h"
 #include "tokenizer/spm_model_proto.h"
 

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "io/json_fields.h"
+#include "format/json_fields.h"
 #include "pplug/error.h"
 
 namespace pplug {

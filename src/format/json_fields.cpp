@@ -1,4 +1,4 @@
-#include "io/json_fields.h"
+#include "format/json_fields.h"
 
 #include "pplug/error.h"
 #include "util/file_io.h"

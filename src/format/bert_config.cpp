@@ -1,8 +1,8 @@
-#include "models/bert/bert_config.h"
+#include "format/bert_config.h"
 
 #include <nlohmann/json.hpp>
 
-#include "io/json_fields.h"
+#include "format/json_fields.h"
 #include "pplug/error.h"
 #include "util/file_io.h"
 
