@@ -7,9 +7,9 @@
 #include <map>
 #include <memory>
 
-#include "io/gguf_meta_reader.h"
 #include "format/gguf_metadata.h"
 #include "format/gguf_writer.h"
+#include "io/gguf_meta_reader.h"
 #include "io/rope_layout.h"
 #include "kernels/packed_weight.h"
 #include "pplug/error.h"
