@@ -3,6 +3,7 @@
 #include <limits>
 #include <set>
 
+#include "format/json_fields.h"
 #include "pplug/error.h"
 
 namespace pplug::detail {
@@ -24,7 +25,8 @@ std::string string_field(const json& section, const char* key, const std::string
   if (!section.contains(key)) return fallback;
   const json& v = section[key];
   if (!v.is_string()) {
-    throw FormatError(manifest_path + ": field '" + where + "' must be a string, got " + v.dump());
+    throw FormatError(manifest_path + ": field '" + where + "' must be a string, got " +
+                      json_shown(v));
   }
   return v.get<std::string>();
 }
@@ -33,7 +35,7 @@ ManifestSize size_field(const json& section, const char* key) {
   ManifestSize out;
   if (!section.contains(key)) return out;
   const json& v = section[key];
-  out.text = v.dump();
+  out.text = json_shown(v);
   if (v.is_number_integer()) out.value = v.get<int64_t>();
   return out;
 }
@@ -82,7 +84,7 @@ PluginConfig plugin_config_from_json(const json& j, const std::string& source) {
     const json& v = need(key);
     if (!ok)
       throw FormatError(source + ": field 'config." + key + "' must be " + what + ", got " +
-                        v.dump());
+                        json_shown(v));
     return v;
   };
   // An int field: an integer that fits (a larger one must not wrap round to a valid value).
@@ -151,8 +153,9 @@ PluginManifest parse_plugin_manifest(const std::string& text, const std::string&
                           m["format_version"].get<int64_t>() >= kOldestPluginFormatVersion &&
                           m["format_version"].get<int64_t>() <= kPluginFormatVersion;
   if (!version_ok) {
-    throw FormatError(manifest_path + ": unsupported format_version " +
-                      (m.contains("format_version") ? m["format_version"].dump() : "(missing)"));
+    throw FormatError(
+        manifest_path + ": unsupported format_version " +
+        (m.contains("format_version") ? json_shown(m["format_version"]) : "(missing)"));
   }
   static const std::set<std::string> known = {
       "format",           "format_version",    "config", "llm", "encoder",
@@ -199,7 +202,7 @@ std::string parse_manifest_encoder_spec(const std::string& text, const std::stri
   const json& spec = m["encoder"]["spec"];
   if (!spec.is_string()) {
     throw FormatError(manifest_path + ": field 'encoder.spec' must be a string, got " +
-                      spec.dump());
+                      json_shown(spec));
   }
   return spec.get<std::string>();
 }

@@ -4,13 +4,16 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <fstream>
 #include <string>
 
+#include "format/json_fields.h"
 #include "format/llama2c_header.h"
 #include "format/plugin_manifest.h"
 #include "format/safetensors_header.h"
 #include "format/user_embedding_record.h"
 #include "pplug/error.h"
+#include "pplug/llama_config.h"
 
 namespace pplug::detail {
 namespace {
@@ -68,6 +71,11 @@ TEST(SafetensorsHeader, RefusesLiesBeforeAllocating) {
                                 R"("b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}})",
                                 6));
             }).find("overlap"),
+            std::string::npos);
+  // A number past double's range is nlohmann's out_of_range, not a parse_error.
+  EXPECT_NE(format_error([] {
+              parse(safetensors(R"({"a":1e999})", 0));
+            }).find("header is not valid JSON"),
             std::string::npos);
   EXPECT_NE(format_error([] {
               parse(safetensors(R"({"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,1]}})", 1));
@@ -173,6 +181,31 @@ TEST(PluginManifest, WrongTypesAndHugeIntegersAreFormatErrors) {
   m = manifest();
   m["extra"] = 1;
   EXPECT_NE(refused(m).find("unknown top-level field 'extra'"), std::string::npos);
+}
+
+// Found by hand beyond libFuzzer's 4 KB inputs: a field nested a million levels deep overflowed
+// the stack in nlohmann's recursive dump() while the error message was being written.
+TEST(PluginManifest, DeeplyNestedFieldIsAFormatErrorNotAStackOverflow) {
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  std::string text = manifest().dump();
+  const std::string task = R"("task":"LaMP_2")";
+  text.replace(text.find(task), task.size(), R"("task":)" + deep);
+  EXPECT_NE(format_error([&] {
+              parse_plugin_manifest(text, "manifest.json");
+            }).find("field 'config.task' must be a string, got a JSON array of 1 elements"),
+            std::string::npos);
+  EXPECT_EQ(json_shown(nlohmann::json::parse("[[1, 2], {\"a\": null}]")), "[[1,2],{\"a\":null}]");
+  EXPECT_EQ(json_shown(std::string(300, 'x')).size(), 200u);
+}
+
+TEST(ConfigJson, DeeplyNestedFieldIsAFormatErrorNotAStackOverflow) {
+  const std::string path = ::testing::TempDir() + "/deep_config.json";
+  std::ofstream(path) << R"({"hidden_size":)" + std::string(1000000, '[') +
+                             std::string(1000000, ']') + "}";
+  EXPECT_NE(format_error([&] {
+              load_llama_config(path);
+            }).find("field 'hidden_size' must be an integer, got a JSON array of 1 elements"),
+            std::string::npos);
 }
 
 std::string user_record(const std::string& tensors, size_t data, const std::string& ids,
