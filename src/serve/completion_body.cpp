@@ -205,8 +205,8 @@ CompletionBody parse_completion_body(const std::string& body, Endpoint endpoint,
                                      const RequestLimits& limits, const ChatTemplate* chat) {
   json doc;
   try {
-    doc = json::parse(body);  // rejects invalid UTF-8 in strings too
-  } catch (const json::parse_error& e) {
+    doc = json::parse(body);            // rejects invalid UTF-8 in strings too
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     throw ApiError(400, std::string("malformed JSON body: ") + e.what());
   }
   if (!doc.is_object()) {
