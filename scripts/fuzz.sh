@@ -47,7 +47,8 @@ fi
 
 SECONDS_EACH="${1:-60}"
 ALL_TARGETS=(lamp_questions lamp_outputs gguf_metadata spm_model_proto tokenizer_json
-             wordpiece_vocab)
+             wordpiece_vocab safetensors_header safetensors_index llama2c_header model_config
+             plugin_manifest user_embedding chat_template openai_request)
 read -r -a TARGETS <<< "${FUZZ_TARGETS:-${ALL_TARGETS[*]}}"
 
 found_any=0
@@ -60,7 +61,11 @@ for t in "${TARGETS[@]}"; do
   log="$BUILD_DIR/logs/$t.log"
   mkdir -p "$work" "$findings" "$(dirname "$log")"
   dict=()
-  case "$t" in lamp_*|tokenizer_json) dict=(-dict=tests/fuzz/json.dict) ;; esac
+  case "$t" in
+    lamp_* | tokenizer_json | safetensors_* | model_config | plugin_manifest | user_embedding | \
+      openai_request)
+      dict=(-dict=tests/fuzz/json.dict) ;;
+  esac
   echo "fuzz: $t for ${SECONDS_EACH}s (log: $log)"
   set +e
   "$bin" "$work" "$SEEDS/$t" "${dict[@]}" -max_total_time="$SECONDS_EACH" -timeout=10 \

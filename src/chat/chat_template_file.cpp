@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "io/gguf_metadata.h"
+#include "format/gguf_metadata.h"
 #include "pplug/error.h"
 #include "util/file_io.h"
 

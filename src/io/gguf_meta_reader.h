@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "io/gguf_metadata.h"
+#include "format/gguf_metadata.h"
 #include "kernels/weight_type.h"
 #include "pplug/error.h"
 

@@ -7,9 +7,9 @@
 #include <map>
 #include <memory>
 
+#include "format/gguf_metadata.h"
+#include "format/gguf_writer.h"
 #include "io/gguf_meta_reader.h"
-#include "io/gguf_metadata.h"
-#include "io/gguf_writer.h"
 #include "io/rope_layout.h"
 #include "kernels/packed_weight.h"
 #include "pplug/error.h"

@@ -1,12 +1,12 @@
 // Hugging Face folders, model-path resolution and random models.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <set>
 
-#include "io/gguf_metadata.h"
+#include "format/gguf_metadata.h"
+#include "format/safetensors_header.h"
 #include "io/hf_weights.h"
 #include "io/llama2c_probe.h"
 #include "pplug/error.h"
@@ -101,28 +101,8 @@ std::vector<std::pair<std::string, torch::Tensor>> read_hf_weights(const std::st
   if (fs::exists(single)) {
     read_safetensors_into(single.string(), nullptr, &raw);
   } else if (fs::exists(index)) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(detail::read_file(index.string()));
-    } catch (const nlohmann::json::exception& e) {
-      throw FormatError(index.string() + ": not valid JSON: " + e.what());
-    }
-    if (!j.contains("weight_map") || !j["weight_map"].is_object()) {
-      throw FormatError(index.string() + ": missing object field 'weight_map'");
-    }
-    std::map<std::string, std::set<std::string>> by_file;
-    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
-      if (!it.value().is_string()) {
-        throw FormatError(index.string() + ": weight_map entry '" + it.key() +
-                          "' is not a file name");
-      }
-      const std::string shard = it.value().get<std::string>();
-      if (shard.find('/') != std::string::npos) {
-        throw FormatError(index.string() + ": shard name '" + shard +
-                          "' must be a plain file name");
-      }
-      by_file[shard].insert(it.key());
-    }
+    const auto by_file =
+        detail::parse_safetensors_index(detail::read_file(index.string()), index.string());
     for (const auto& [shard, names] : by_file) {
       RawModel part;
       read_safetensors_into((root / shard).string(), &names, &part);

@@ -1,73 +1,30 @@
 // llama2.c version-0 checkpoints: 7 int32 header fields, then fp32 tensors (see docs/formats.md).
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <unordered_map>
 
+#include "format/llama2c_header.h"
 #include "io/llama2c_probe.h"
 #include "io/rope_layout.h"
 #include "memory/weight_arena.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"
-#include "util/checked_math.h"
 #include "util/file_io.h"
 
 namespace pplug {
-namespace {
-
-// The float32 values a version-0 checkpoint with header `h` holds (h[5] < 0: an untied lm_head
-// follows). Every product and sum is checked: a header whose dims multiply past 2^63 throws
-// FormatError naming `path` and the tensor, instead of wrapping round to a plausible size.
-// Needs h[3] (n_heads) > 0.
-int64_t llama2c_floats(const int32_t h[7], const std::string& path) {
-  const int64_t d = h[0], hidden = h[1], L = h[2], V = std::abs(int64_t{h[5]}), seq = h[6];
-  const int64_t kv = d * h[4] / h[3], hd = d / h[3];  // each field is below 2^24: no overflow
-  int64_t total = 0;
-  auto add = [&](std::initializer_list<int64_t> factors, const char* tensors) {
-    total = detail::checked_add(total, detail::checked_product(factors, path, tensors), path,
-                                "total size");
-  };
-  add({V, d}, "token_embedding_table (vocab_size x dim)");
-  add({2, L, d}, "rms_att_weight, rms_ffn_weight (2 x n_layers x dim)");
-  add({2, L, d, d}, "wq, wo (2 x n_layers x dim x dim)");
-  add({2, L, kv, d}, "wk, wv (2 x n_layers x kv_dim x dim)");
-  add({3, L, hidden, d}, "w1, w2, w3 (3 x n_layers x hidden_dim x dim)");
-  add({d}, "rms_final_weight (dim)");
-  add({seq, hd}, "freq_cis (seq_len x head_dim)");
-  if (h[5] < 0) add({V, d}, "wcls (vocab_size x dim)");
-  // The byte size must fit too (28 header bytes + 4 per float).
-  static const char* kNames[7] = {"dim",        "hidden_dim", "n_layers", "n_heads",
-                                  "n_kv_heads", "vocab_size", "seq_len"};
-  std::string header = "header (";
-  for (int i = 0; i < 7; ++i)
-    header += (i ? ", " : "") + std::string(kNames[i]) + " " + std::to_string(h[i]);
-  header += "): total bytes";
-  detail::checked_add(28, detail::checked_mul(total, 4, path, header), path, header);
-  return total;
-}
-
-}  // namespace
 
 bool detail::is_llama2c_checkpoint(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return false;
   const auto size = static_cast<uint64_t>(in.tellg());
   in.seekg(0);
-  int32_t h[7];
-  if (size < sizeof(h) || !in.read(reinterpret_cast<char*>(h), sizeof(h))) return false;
-  for (int i = 0; i < 7; ++i) {
-    if (h[i] == 0 || (i != 5 && h[i] < 0) || std::abs(int64_t{h[i]}) > (1 << 24)) return false;
-  }
-  if (h[3] <= 0 || h[0] % h[3] != 0 || h[4] <= 0) return false;
-  int64_t floats = 0;
-  try {
-    floats = llama2c_floats(h, path);
-  } catch (const FormatError&) {
-    return false;  // sizes past 2^63: not a checkpoint
-  }
-  return size == sizeof(h) + static_cast<uint64_t>(floats) * 4;
+  std::string prefix(std::min<uint64_t>(size, detail::kLlama2cHeaderBytes), '\0');
+  if (!in.read(prefix.data(), static_cast<std::streamsize>(prefix.size()))) return false;
+  return detail::looks_like_llama2c(prefix, size);
 }
 
 RawModel read_llama2c(const std::string& path) {
@@ -79,46 +36,15 @@ RawModel read_llama2c(const std::string& path) {
   if (!in) throw FormatError(path + ": cannot open");
   const auto file_size = static_cast<uint64_t>(in.tellg());
   in.seekg(0);
-  int32_t header[7];
-  if (file_size < sizeof(header) || !in.read(reinterpret_cast<char*>(header), sizeof(header))) {
-    throw FormatError(path + ": " + std::to_string(file_size) +
-                      " bytes, too short for the 28-byte llama2.c header");
-  }
-  static const char* kFields[7] = {"dim",        "hidden_dim", "n_layers", "n_heads",
-                                   "n_kv_heads", "vocab_size", "seq_len"};
-  for (int i = 0; i < 7; ++i) {
-    if (header[i] == 0 || (i != 5 && header[i] < 0) || std::abs(int64_t{header[i]}) > (1 << 24)) {
-      throw FormatError(path + ": header field " + kFields[i] + " = " + std::to_string(header[i]) +
-                        " is not a plausible value (not a llama2.c version-0 checkpoint?)");
-    }
-  }
-  LlamaConfig c;
-  c.hidden_size = header[0];
-  c.intermediate_size = header[1];
-  c.num_hidden_layers = header[2];
-  c.num_attention_heads = header[3];
-  c.num_key_value_heads = header[4];
-  c.vocab_size = std::abs(header[5]);
-  c.max_position_embeddings = header[6];
-  c.tie_word_embeddings = header[5] > 0;
-  c.rms_norm_eps = 1e-5;
-  c.rope_theta = 10000.0;
-  try {
-    c.validate(path);
-  } catch (const InvalidArgument& e) {
-    throw FormatError(e.what());
-  }
+  std::string prefix(std::min<uint64_t>(file_size, detail::kLlama2cHeaderBytes), '\0');
+  if (!in.read(prefix.data(), static_cast<std::streamsize>(prefix.size()))) prefix.clear();
+  // Every field, the config and the file size are validated before anything is allocated.
+  const detail::Llama2cHeader header = detail::parse_llama2c_header(prefix, file_size, path);
+  const LlamaConfig& c = header.config;
   const int64_t d = c.hidden_size, L = c.num_hidden_layers, hidden = c.intermediate_size;
   const int64_t kv = c.kv_dim(), V = c.vocab_size, hd = c.head_dim();
   const int64_t seq = c.max_position_embeddings;
-  const int64_t floats = llama2c_floats(header, path);
-  const uint64_t expected = sizeof(header) + static_cast<uint64_t>(floats) * 4;
-  if (file_size != expected) {
-    throw FormatError(path + ": " + std::to_string(file_size) + " bytes, but its header (dim " +
-                      std::to_string(d) + ", " + std::to_string(L) + " layers, vocab " +
-                      std::to_string(V) + ") requires " + std::to_string(expected) +
-                      (file_size < expected ? " (truncated file)" : " (trailing bytes)"));
-  }
+  const int64_t floats = header.floats;
   // Every tensor is read straight into its final place: matrices in a huge-page arena, and the
   // projections LlamaModel fuses (q, k, v and gate, up of a layer) back to back, so a float32
   // model built from this needs no further copy (see docs/formats.md).

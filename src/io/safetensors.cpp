@@ -8,23 +8,17 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <limits>
 #include <unordered_map>
 
+#include "format/safetensors_header.h"
 #include "io/safetensors_dtype.h"
 #include "pplug/error.h"
-#include "util/checked_math.h"
 #include "util/file_io.h"
 
 namespace pplug {
 namespace {
-
-// A header larger than this is certainly not a real safetensors header; refusing it keeps a
-// lying length field from making us allocate gigabytes.
-constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
 
 std::string shape_string(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -55,86 +49,9 @@ struct SafetensorsFile::Impl {
 
   [[noreturn]] void fail(const std::string& what) const { throw FormatError(path + ": " + what); }
 
-  void parse_header(const std::string& text);
+  // Validates the header (format/safetensors_header) and keeps what it describes.
   void init(const uint8_t* bytes, uint64_t size);
 };
-
-void SafetensorsFile::Impl::parse_header(const std::string& text) {
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    fail(std::string("header is not valid JSON: ") + e.what());
-  }
-  if (!header.is_object()) fail("header is not a JSON object");
-  std::vector<std::pair<uint64_t, uint64_t>> ranges;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    const std::string& name = it.key();
-    const auto& entry = it.value();
-    if (name == "__metadata__") {
-      if (!entry.is_object()) fail("__metadata__ is not an object");
-      for (auto m = entry.begin(); m != entry.end(); ++m) {
-        if (!m.value().is_string()) fail("__metadata__ field '" + m.key() + "' is not a string");
-        metadata[m.key()] = m.value().get<std::string>();
-      }
-      continue;
-    }
-    const std::string where = "tensor '" + name + "'";
-    if (!entry.is_object()) fail(where + ": entry is not an object");
-    if (!entry.contains("dtype") || !entry["dtype"].is_string()) fail(where + ": missing dtype");
-    if (!entry.contains("shape") || !entry["shape"].is_array()) fail(where + ": missing shape");
-    if (!entry.contains("data_offsets") || !entry["data_offsets"].is_array() ||
-        entry["data_offsets"].size() != 2) {
-      fail(where + ": missing or malformed data_offsets");
-    }
-    SafetensorInfo info;
-    info.dtype = entry["dtype"].get<std::string>();
-    const auto element = detail::safetensors_dtype(info.dtype);
-    if (!element) fail(where + ": unknown dtype '" + info.dtype + "'");
-    for (const auto& dim : entry["shape"]) {
-      if (!dim.is_number_unsigned()) fail(where + ": shape entries must be non-negative integers");
-      info.shape.push_back(detail::checked_int64(dim.get<uint64_t>(), path, where + " shape"));
-    }
-    // numel x element size, checked; a zero dim does not excuse the others from fitting.
-    std::vector<int64_t> factors{static_cast<int64_t>(element->size)};
-    bool empty = false;
-    for (const int64_t d : info.shape) {
-      if (d == 0) empty = true;
-      factors.push_back(std::max<int64_t>(d, 1));
-    }
-    const int64_t bytes =
-        detail::checked_product(factors, path, where + " shape " + entry["shape"].dump());
-    const auto expected = empty ? uint64_t{0} : static_cast<uint64_t>(bytes);
-    for (const auto& off : entry["data_offsets"]) {
-      if (!off.is_number_unsigned()) fail(where + ": data_offsets must be non-negative integers");
-    }
-    info.begin = entry["data_offsets"][0].get<uint64_t>();
-    info.end = entry["data_offsets"][1].get<uint64_t>();
-    if (info.end < info.begin) fail(where + ": data_offsets end before begin");
-    if (info.end > data_size) {
-      fail(where + ": data_offsets [" + std::to_string(info.begin) + ", " +
-           std::to_string(info.end) + "] go past the end of the data section (" +
-           std::to_string(data_size) + " bytes; file truncated?)");
-    }
-    if (info.end - info.begin != expected) {
-      fail(where + ": " + std::to_string(info.end - info.begin) + " bytes for dtype " + info.dtype +
-           " and shape " + shape_string(info.shape) + " (expected " + std::to_string(expected) +
-           ")");
-    }
-    ranges.emplace_back(info.begin, info.end);
-    tensors.emplace(name, std::move(info));
-    order.push_back(name);
-  }
-  std::sort(ranges.begin(), ranges.end());
-  for (size_t i = 1; i < ranges.size(); ++i) {
-    if (ranges[i].first < ranges[i - 1].second) {
-      fail("tensor data ranges overlap at byte offset " + std::to_string(ranges[i].first));
-    }
-  }
-  std::sort(order.begin(), order.end(), [this](const std::string& a, const std::string& b) {
-    return tensors.at(a).begin < tensors.at(b).begin;
-  });
-}
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : impl_(std::make_unique<Impl>()) {
   impl_->path = path;
@@ -166,10 +83,6 @@ SafetensorsFile SafetensorsFile::from_bytes(std::string bytes, const std::string
   SafetensorsFile file;
   file.impl_->path = source;
   file.impl_->owned = std::make_shared<std::string>(std::move(bytes));
-  if (file.impl_->owned->size() < 8) {
-    file.impl_->fail(std::to_string(file.impl_->owned->size()) +
-                     " bytes, too short for a header length");
-  }
   file.impl_->init(reinterpret_cast<const uint8_t*>(file.impl_->owned->data()),
                    file.impl_->owned->size());
   return file;
@@ -178,18 +91,15 @@ SafetensorsFile SafetensorsFile::from_bytes(std::string bytes, const std::string
 SafetensorsFile::SafetensorsFile() : impl_(std::make_unique<Impl>()) {}
 
 void SafetensorsFile::Impl::init(const uint8_t* bytes, uint64_t file_size) {
-  uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
-  if (header_len > file_size - 8) {
-    fail("header length " + std::to_string(header_len) + " is larger than the file (" +
-         std::to_string(file_size) + " bytes)");
+  detail::SafetensorsHeader header = detail::parse_safetensors_header(bytes, file_size, path);
+  data_section = bytes + header.data_offset;
+  data_size = header.data_size;
+  for (auto& [name, entry] : header.tensors) {
+    tensors.emplace(name, SafetensorInfo{std::move(entry.dtype), std::move(entry.shape),
+                                         entry.begin, entry.end});
   }
-  if (header_len > kMaxHeaderBytes) {
-    fail("header length " + std::to_string(header_len) + " exceeds the 100 MiB limit");
-  }
-  data_section = bytes + 8 + header_len;
-  data_size = file_size - 8 - header_len;
-  parse_header(std::string(reinterpret_cast<const char*>(bytes + 8), header_len));
+  order = std::move(header.order);
+  metadata = std::move(header.metadata);
 }
 
 SafetensorsFile::~SafetensorsFile() = default;

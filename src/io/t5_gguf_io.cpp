@@ -5,8 +5,8 @@
 #include <fstream>
 #include <map>
 
+#include "format/gguf_metadata.h"
 #include "io/gguf_meta_reader.h"
-#include "io/gguf_metadata.h"
 #include "kernels/packed_weight.h"
 #include "pplug/error.h"
 #include "pplug/t5_io.h"

@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "io/gguf_metadata.h"
+#include "format/gguf_metadata.h"
 #include "io/hf_weights.h"
 #include "pplug/error.h"
 #include "pplug/safetensors.h"

@@ -13,6 +13,7 @@
 #include <random>
 #include <set>
 
+#include "format/plugin_manifest.h"
 #include "plug/plugin_impl.h"
 #include "plug/plugin_training.h"
 #include "pplug/error.h"
@@ -26,105 +27,12 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kFormat = "pplug-plugin";
-// 2: log_gain, placement, end_with_eos, max_input_tokens; 3: query_source and input_encoder
-// (2 still loads, as query_source "encoder" and input_encoder "adapter"); 4: scores (2 and 3
-// load as "cosine", the only kind they knew).
-constexpr int kFormatVersion = 4;
-constexpr int kOldestFormatVersion = 2;
-
-json config_to_json(const PluginConfig& c) {
-  return {{"task", c.task},
-          {"num_persona_tokens", c.num_persona_tokens},
-          {"use_persona", c.use_persona},
-          {"use_instruction", c.use_instruction},
-          {"aggregator", to_string(c.aggregator)},
-          {"temperature", c.temperature},
-          {"scores", to_string(c.scores)},
-          {"top_k", c.top_k},
-          {"max_history", c.max_history},
-          {"item_template", c.item_template},
-          {"answer_prefix", c.answer_prefix},
-          {"max_input_tokens", c.max_input_tokens},
-          {"placement", to_string(c.placement)},
-          {"end_with_eos", c.end_with_eos},
-          {"query_source", to_string(c.query_source)},
-          {"input_encoder", to_string(c.input_encoder)},
-          {"encoder_dim", c.encoder_dim},
-          {"llm_dim", c.llm_dim}};
-}
-
-PluginConfig config_from_json(const json& j, const std::string& source) {
-  if (!j.is_object()) throw FormatError(source + ": 'config' is not an object");
-  static const std::set<std::string> known = {
-      "task",         "num_persona_tokens", "use_persona",   "use_instruction",
-      "aggregator",   "temperature",        "scores",        "top_k",
-      "max_history",  "item_template",      "answer_prefix", "encoder_dim",
-      "llm_dim",      "max_input_tokens",   "placement",     "end_with_eos",
-      "query_source", "input_encoder"};
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (known.count(it.key()) == 0) {
-      throw FormatError(source + ": unknown field 'config." + it.key() + "'");
-    }
-  }
-  auto need = [&](const char* key) -> const json& {
-    if (!j.contains(key)) throw FormatError(source + ": missing field 'config." + key + "'");
-    return j[key];
-  };
-  auto typed = [&](const char* key, bool ok, const char* what) -> const json& {
-    const json& v = need(key);
-    if (!ok)
-      throw FormatError(source + ": field 'config." + key + "' must be " + what + ", got " +
-                        v.dump());
-    return v;
-  };
-  // An enum field: a string its parser knows; the parser's message gains the file and field.
-  auto named = [&](const char* key, auto parse) {
-    const std::string value =
-        typed(key, need(key).is_string(), "a string").template get<std::string>();
-    try {
-      return parse(value);
-    } catch (const InvalidArgument& e) {
-      throw FormatError(source + ": field 'config." + key + "': " + e.what());
-    }
-  };
-  PluginConfig c;
-  c.task = typed("task", need("task").is_string(), "a string").get<std::string>();
-  c.num_persona_tokens =
-      typed("num_persona_tokens", need("num_persona_tokens").is_number_integer(), "an integer")
-          .get<int>();
-  c.use_persona = typed("use_persona", need("use_persona").is_boolean(), "a boolean").get<bool>();
-  c.use_instruction =
-      typed("use_instruction", need("use_instruction").is_boolean(), "a boolean").get<bool>();
-  c.aggregator = named("aggregator", parse_aggregator);
-  c.temperature = typed("temperature", need("temperature").is_number(), "a number").get<double>();
-  if (j.contains("scores")) c.scores = named("scores", parse_attention_scores);
-  c.top_k = typed("top_k", need("top_k").is_number_integer(), "an integer").get<int>();
-  c.max_history =
-      typed("max_history", need("max_history").is_number_integer(), "an integer").get<int>();
-  c.item_template =
-      typed("item_template", need("item_template").is_string(), "a string").get<std::string>();
-  c.answer_prefix =
-      typed("answer_prefix", need("answer_prefix").is_string(), "a string").get<std::string>();
-  c.max_input_tokens =
-      typed("max_input_tokens", need("max_input_tokens").is_number_integer(), "an integer")
-          .get<int>();
-  c.end_with_eos =
-      typed("end_with_eos", need("end_with_eos").is_boolean(), "a boolean").get<bool>();
-  c.placement = named("placement", parse_placement);
-  // Absent from format 2 manifests, which all used the encoder and the adapter.
-  if (j.contains("query_source")) c.query_source = named("query_source", parse_query_source);
-  if (j.contains("input_encoder")) c.input_encoder = named("input_encoder", parse_input_encoder);
-  c.encoder_dim =
-      typed("encoder_dim", need("encoder_dim").is_number_integer(), "an integer").get<int64_t>();
-  c.llm_dim = typed("llm_dim", need("llm_dim").is_number_integer(), "an integer").get<int64_t>();
-  return c;
-}
+using detail::kPluginFormat;
 
 bool is_plugin_folder(const fs::path& dir) {
   try {
     const json j = json::parse(detail::read_file((dir / "manifest.json").string()));
-    return j.is_object() && j.value("format", "") == kFormat;
+    return j.is_object() && j.contains("format") && j["format"] == kPluginFormat;
   } catch (...) {
     return false;
   }
@@ -190,10 +98,10 @@ void PersonaPlug::save(const std::string& dir) const {
     std::vector<std::pair<std::string, torch::Tensor>> tensors;
     for (const auto& p : impl_->module->named_parameters())
       tensors.emplace_back(p.key(), p.value());
-    save_safetensors((tmp / "plugin.safetensors").string(), tensors, {{"format", kFormat}});
-    json manifest = {{"format", kFormat},
-                     {"format_version", kFormatVersion},
-                     {"config", config_to_json(config_)},
+    save_safetensors((tmp / "plugin.safetensors").string(), tensors, {{"format", kPluginFormat}});
+    json manifest = {{"format", kPluginFormat},
+                     {"format_version", detail::kPluginFormatVersion},
+                     {"config", detail::plugin_config_to_json(config_)},
                      {"soft_token_scale", scale_},
                      {"plugin_fingerprint", fingerprint()},
                      {"llm",
@@ -247,100 +155,56 @@ std::string plugin_folder(const std::string& dir, bool log) {
   return best.string();
 }
 
-json read_manifest(const std::string& manifest_path) {
-  try {
-    return json::parse(detail::read_file(manifest_path));
-  } catch (const json::exception& e) {
-    throw FormatError(manifest_path + ": not valid JSON: " + e.what());
-  }
-}
-
 }  // namespace
 
 std::string PersonaPlug::recorded_encoder(const std::string& given_dir) {
   const std::string manifest_path =
       (fs::path(plugin_folder(given_dir, /*log=*/false)) / "manifest.json").string();
-  const json m = read_manifest(manifest_path);
-  if (!m.is_object() || !m.contains("encoder") || !m["encoder"].is_object() ||
-      !m["encoder"].contains("spec")) {
-    return "";
-  }
-  const json& spec = m["encoder"]["spec"];
-  if (!spec.is_string()) {
-    throw FormatError(manifest_path + ": field 'encoder.spec' must be a string, got " +
-                      spec.dump());
-  }
-  return spec.get<std::string>();
+  return detail::parse_manifest_encoder_spec(detail::read_file(manifest_path), manifest_path);
 }
 
 std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& given_dir, LoadedModel llm,
                                                std::shared_ptr<const SentenceEncoder> encoder) {
   const std::string dir = plugin_folder(given_dir, /*log=*/true);
   const std::string manifest_path = (fs::path(dir) / "manifest.json").string();
-  json m = read_manifest(manifest_path);
-  if (!m.is_object() || m.value("format", "") != kFormat) {
-    throw FormatError(manifest_path + ": not a pplug plug-in manifest (format != \"" +
-                      std::string(kFormat) + "\")");
-  }
-  if (!m.contains("format_version") || !m["format_version"].is_number_integer() ||
-      m["format_version"].get<int>() < kOldestFormatVersion ||
-      m["format_version"].get<int>() > kFormatVersion) {
-    throw FormatError(manifest_path + ": unsupported format_version " +
-                      (m.contains("format_version") ? m["format_version"].dump() : "(missing)"));
-  }
-  static const std::set<std::string> known = {
-      "format",           "format_version",    "config", "llm", "encoder",
-      "soft_token_scale", "plugin_fingerprint"};
-  for (auto it = m.begin(); it != m.end(); ++it) {
-    if (known.count(it.key()) == 0) {
-      throw FormatError(manifest_path + ": unknown top-level field '" + it.key() + "'");
-    }
-  }
-  for (const char* key : {"config", "llm", "encoder"}) {
-    if (!m.contains(key) || !m[key].is_object()) {
-      throw FormatError(manifest_path + ": missing object field '" + key + "'");
-    }
-  }
-  if (!m.contains("plugin_fingerprint") || !m["plugin_fingerprint"].is_string()) {
-    throw FormatError(manifest_path + ": missing string field 'plugin_fingerprint'");
-  }
-  const PluginConfig config = config_from_json(m["config"], manifest_path);
+  const detail::PluginManifest m =
+      detail::parse_plugin_manifest(detail::read_file(manifest_path), manifest_path);
+  const PluginConfig& config = m.config;
   const auto lm = language_model_of(llm);
   if (!lm) throw InvalidArgument("PersonaPlug::load: no LLM given");
-  const std::string want_llm = m["llm"].value("fingerprint", "");
-  if (want_llm != lm->fingerprint()) {
-    throw MismatchError(dir + ": plug-in was trained for LLM " + want_llm + " (hidden_size " +
-                        m["llm"].value("hidden_size", json()).dump() + ", vocab_size " +
-                        m["llm"].value("vocab_size", json()).dump() + "), but the model given is " +
-                        lm->fingerprint() + " (hidden_size " + std::to_string(lm->hidden_size()) +
-                        ", vocab_size " + std::to_string(lm->vocab_size()) + ")");
+  if (m.llm_fingerprint != lm->fingerprint()) {
+    throw MismatchError(dir + ": plug-in was trained for LLM " + m.llm_fingerprint +
+                        " (hidden_size " + m.llm_hidden_size.text + ", vocab_size " +
+                        m.llm_vocab_size.text + "), but the model given is " + lm->fingerprint() +
+                        " (hidden_size " + std::to_string(lm->hidden_size()) + ", vocab_size " +
+                        std::to_string(lm->vocab_size()) + ")");
   }
   // The fingerprint matched: every size the manifest states must be the model's own.
-  auto same = [&](const json& stated, int64_t actual, const std::string& field) {
-    if (!stated.is_number_integer() || stated.get<int64_t>() != actual) {
-      throw FormatError(manifest_path + ": field '" + field + "' is " + stated.dump() +
+  auto same = [&](const detail::ManifestSize& stated, int64_t actual, const std::string& field) {
+    if (!stated.value || *stated.value != actual) {
+      throw FormatError(manifest_path + ": field '" + field + "' is " + stated.text +
                         ", but the LLM it names has " + std::to_string(actual));
     }
   };
-  same(m["llm"].value("hidden_size", json()), lm->hidden_size(), "llm.hidden_size");
-  same(m["llm"].value("num_hidden_layers", json()), lm->num_layers(), "llm.num_hidden_layers");
-  same(m["llm"].value("vocab_size", json()), lm->vocab_size(), "llm.vocab_size");
-  same(json(config.llm_dim), lm->hidden_size(), "config.llm_dim");
+  auto config_size = [](int64_t value) {
+    return detail::ManifestSize{std::to_string(value), value};
+  };
+  same(m.llm_hidden_size, lm->hidden_size(), "llm.hidden_size");
+  same(m.llm_num_hidden_layers, lm->num_layers(), "llm.num_hidden_layers");
+  same(m.llm_vocab_size, lm->vocab_size(), "llm.vocab_size");
+  same(config_size(config.llm_dim), lm->hidden_size(), "config.llm_dim");
   if (!encoder) throw InvalidArgument("PersonaPlug::load: no encoder given");
-  const std::string want_encoder = m["encoder"].value("fingerprint", "");
-  if (want_encoder != encoder->fingerprint()) {
-    const json spec = m["encoder"].value("spec", json());
+  if (m.encoder_fingerprint != encoder->fingerprint()) {
     const auto named = [](const std::string& name) {
       return name.empty() ? std::string() : " '" + name + "'";
     };
-    throw MismatchError(dir + ": plug-in was trained with " + m["encoder"].value("kind", "?") +
-                        " encoder" + named(spec.is_string() ? spec.get<std::string>() : "") + " " +
-                        want_encoder + " (dim " + m["encoder"].value("dim", json()).dump() +
-                        "), but the encoder given is " + encoder->kind() + named(encoder->spec()) +
-                        " " + encoder->fingerprint() + " (dim " + std::to_string(encoder->dim()) +
-                        ")");
+    throw MismatchError(dir + ": plug-in was trained with " + m.encoder_kind + " encoder" +
+                        named(m.encoder_spec.value_or("")) + " " + m.encoder_fingerprint +
+                        " (dim " + m.encoder_dim.text + "), but the encoder given is " +
+                        encoder->kind() + named(encoder->spec()) + " " + encoder->fingerprint() +
+                        " (dim " + std::to_string(encoder->dim()) + ")");
   }
-  same(json(config.encoder_dim), encoder->dim(), "config.encoder_dim");
+  same(config_size(config.encoder_dim), encoder->dim(), "config.encoder_dim");
   std::shared_ptr<PersonaPlug> plug;
   try {
     plug = std::make_shared<PersonaPlug>(std::move(llm), std::move(encoder), config);
@@ -349,7 +213,7 @@ std::shared_ptr<PersonaPlug> PersonaPlug::load(const std::string& given_dir, Loa
   }
   const std::string weights_path = (fs::path(dir) / "plugin.safetensors").string();
   detail::PluginTraining::load_weights(*plug, weights_path);
-  const std::string stated = m["plugin_fingerprint"].get<std::string>();
+  const std::string& stated = m.plugin_fingerprint;
   if (stated != plug->fingerprint()) {
     throw FormatError(weights_path + ": the weights give fingerprint " + plug->fingerprint() +
                       ", but " + manifest_path + " says plugin_fingerprint " + stated +

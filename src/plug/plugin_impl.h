@@ -7,16 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "format/user_embedding_record.h"  // require_unique_item_ids
 #include "plug/plugin_module.h"
 #include "pplug/persona_plug.h"
 
 namespace pplug {
-
-namespace detail {
-// Throws FormatError naming `source` and the id when a non-empty item id appears twice (items
-// without an id, "", may repeat).
-void require_unique_item_ids(const std::vector<std::string>& ids, const std::string& source);
-}  // namespace detail
 
 struct PersonaPlug::Impl {
   // mutable: inference reads the weights from const methods; only the trainer changes them.

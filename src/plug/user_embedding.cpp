@@ -2,9 +2,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
-#include <string_view>
-#include <unordered_map>
-
+#include "format/user_embedding_record.h"
 #include "models/tensor_checks.h"
 #include "plug/plugin_impl.h"
 #include "pplug/error.h"
@@ -14,23 +12,10 @@
 
 namespace pplug {
 namespace {
-constexpr const char* kFormat = "pplug-user-embedding";
-constexpr int kVersion = 1;         // f32 item vectors and their projections
-constexpr int kCompactVersion = 2;  // bf16 / int8 vectors, or no projections (EmbeddingStorage)
+constexpr const char* kFormat = detail::kUserEmbeddingFormat;
+constexpr int kVersion = detail::kUserEmbeddingVersion;
+constexpr int kCompactVersion = detail::kUserEmbeddingCompactVersion;
 }  // namespace
-
-void detail::require_unique_item_ids(const std::vector<std::string>& ids,
-                                     const std::string& source) {
-  std::unordered_map<std::string_view, size_t> seen;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i].empty()) continue;  // items without an id
-    const auto [it, fresh] = seen.emplace(ids[i], i);
-    if (!fresh) {
-      throw FormatError(source + ": item id '" + ids[i] + "' appears twice (items " +
-                        std::to_string(it->second) + " and " + std::to_string(i) + ")");
-    }
-  }
-}
 
 UserEmbedding UserEmbedding::appended(const UserEmbedding& added, int64_t max_items) const {
   if (max_items < 1) {
@@ -104,28 +89,18 @@ void add_vectors(std::vector<std::pair<std::string, torch::Tensor>>& tensors,
   }
 }
 
-// Reads `name` back as f32 (N, cols): stored F32, BF16, or I8 with a `name`_scale row of scales.
+// Reads `name` back as f32 (N, cols): stored F32, BF16, or I8 with a `name`_scale row of scales
+// (parse_user_embedding_record checked the dtypes and shapes).
 torch::Tensor read_vectors(const SafetensorsFile& file, const std::string& name, int64_t n,
                            const std::string& source) {
-  const auto& info = file.info(name);
-  if (info.shape.size() != 2 || info.shape[0] != n) {
-    throw FormatError(source + ": " + name + " must have " + std::to_string(n) +
-                      " rows (one per item id), it has shape " + c10::str(info.shape));
-  }
   torch::Tensor out;
-  if (info.dtype == "F32" || info.dtype == "BF16") {
-    out = file.get(name, torch::kFloat32);
-  } else if (info.dtype == "I8") {
+  if (file.info(name).dtype == "I8") {
     const std::string scale_name = name + "_scale";
-    if (!file.contains(scale_name)) {
-      throw FormatError(source + ": " + name + " is int8 but " + scale_name + " is missing");
-    }
     const auto scale = file.get(scale_name, torch::kFloat32, {n});
     detail::require_finite(scale, source, scale_name);
     out = file.get(name).to(at::kFloat) * scale.unsqueeze(1);
   } else {
-    throw FormatError(source + ": " + name + " has dtype " + info.dtype +
-                      "; user embeddings store F32, BF16 or I8 item vectors");
+    out = file.get(name, torch::kFloat32);
   }
   detail::require_finite(out, source, name);
   return out;
@@ -164,52 +139,21 @@ std::string UserEmbedding::to_bytes(const EmbeddingStorage& storage) const {
 }
 
 UserEmbedding UserEmbedding::from_bytes(const std::string& bytes, const std::string& source) {
-  SafetensorsFile file = SafetensorsFile::from_bytes(bytes, source);
-  const auto& meta = file.metadata();
-  auto field = [&](const char* key) -> const std::string& {
-    const auto it = meta.find(key);
-    if (it == meta.end()) throw FormatError(source + ": missing metadata field '" + key + "'");
-    return it->second;
-  };
-  if (field("format") != kFormat) {
-    throw FormatError(source + ": not a user embedding (format '" + field("format") + "')");
-  }
-  const std::string& version = field("format_version");
-  if (version != std::to_string(kVersion) && version != std::to_string(kCompactVersion)) {
-    throw FormatError(source + ": unsupported format_version " + version);
-  }
-  const bool compact = version == std::to_string(kCompactVersion);
+  // Metadata, ids, dtypes and shapes are validated before any tensor is built.
+  detail::UserEmbeddingRecord record = detail::parse_user_embedding_record(bytes, source);
   UserEmbedding user;
-  user.encoder_fingerprint_ = field("encoder_fingerprint");
-  user.plugin_fingerprint_ = field("plugin_fingerprint");
-  try {
-    user.item_ids_ = nlohmann::json::parse(field("item_ids")).get<std::vector<std::string>>();
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(source + ": metadata item_ids is not a JSON string array");
-  }
-  detail::require_unique_item_ids(user.item_ids_, source);
+  user.encoder_fingerprint_ = std::move(record.encoder_fingerprint);
+  user.plugin_fingerprint_ = std::move(record.plugin_fingerprint);
+  user.item_ids_ = std::move(record.item_ids);
   if (user.item_ids_.empty()) return user;
   const auto n = static_cast<int64_t>(user.item_ids_.size());
-  if (!file.contains("item_vectors") || (!compact && !file.contains("item_projections"))) {
-    throw FormatError(source + ": missing item_vectors or item_projections");
-  }
+  const SafetensorsFile file = SafetensorsFile::from_bytes(bytes, source);
   user.item_vectors_ = read_vectors(file, "item_vectors", n, source);
-  if (file.contains("item_projections")) {
+  if (record.has_projections) {
     user.item_projections_ = file.get("item_projections", torch::kFloat32);
-    if (user.item_projections_.dim() != 2 || user.item_projections_.size(0) != n) {
-      throw FormatError(source + ": tensor rows disagree with the " + std::to_string(n) +
-                        " item ids");
-    }
     detail::require_finite(user.item_projections_, source, "item_projections");
   }
-  if (file.contains("item_keys")) {
-    user.item_keys_ = read_vectors(file, "item_keys", n, source);
-    if (!user.item_keys_.sizes().equals(user.item_vectors_.sizes())) {
-      throw FormatError(source + ": item_keys has shape " + c10::str(user.item_keys_.sizes()) +
-                        ", item_vectors " + c10::str(user.item_vectors_.sizes()) +
-                        " (they must match)");
-    }
-  }
+  if (record.has_keys) user.item_keys_ = read_vectors(file, "item_keys", n, source);
   return user;
 }
 

@@ -26,7 +26,7 @@ std::vector<HistoryItem> body_items(const std::string& body) {
   json doc;
   try {
     doc = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     throw ApiError(400, std::string("malformed JSON body: ") + e.what());
   }
   if (doc.is_object()) {

@@ -4,8 +4,8 @@
 // names and defaults llama.cpp uses.
 #pragma once
 
-#include "io/gguf_metadata.h"
-#include "io/gguf_writer.h"
+#include "format/gguf_metadata.h"
+#include "format/gguf_writer.h"
 #include "tokenizer/spm_model_proto.h"
 
 namespace pplug::detail {

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "io/gguf_metadata.h"
+#include "format/gguf_metadata.h"
 #include "pplug/error.h"
 #include "tokenizer/gguf_spm_vocab.h"
 #include "tokenizer/tokenizer_backend.h"

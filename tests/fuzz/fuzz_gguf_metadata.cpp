@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "format/gguf_metadata.h"
 #include "fuzz_support.h"
-#include "io/gguf_metadata.h"
 #include "tokenizer/gguf_spm_vocab.h"
 #include "tokenizer/hf/hf_tokenizer.h"
 #include "tokenizer/spm_model_proto.h"

@@ -1,16 +1,24 @@
 // Writes the binary seeds of the fuzz corpus with pplug's own writers: small GGUF files (a
-// SentencePiece vocabulary, a byte-level BPE vocabulary, a tensor table) and a SentencePiece
-// .model. Usage: fuzz_make_seeds CORPUS_DIR (the folder holding one folder per target).
+// SentencePiece vocabulary, a byte-level BPE vocabulary, a tensor table), a SentencePiece
+// .model, safetensors files as serialize_safetensors lays them out (plain, and user embeddings
+// in their three storages) and plug-in manifests as PersonaPlug::save writes them. Usage:
+// fuzz_make_seeds CORPUS_DIR (the folder holding one folder per target).
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
-#include "io/gguf_writer.h"
+#include "format/gguf_writer.h"
+#include "format/plugin_manifest.h"
+#include "format/user_embedding_record.h"
 #include "tokenizer/gguf_spm_vocab.h"
 #include "tokenizer/spm_model_proto.h"
 
 using namespace pplug::detail;
+using pplug::PluginConfig;
 
 namespace {
 
@@ -37,6 +45,75 @@ void add_llama_header(GgufWriter& w) {
   w.add_uint32("llama.embedding_length", 4);
   w.add_float32("llama.rope.freq_base", 10000.0f);
   w.add_bool("general.flag", true);
+}
+
+// One tensor of a safetensors seed: name, dtype, shape (its bytes are zeros).
+struct SeedTensor {
+  std::string name, dtype;
+  std::vector<int64_t> shape;
+};
+
+// Safetensors bytes laid out as serialize_safetensors writes them (header padded with spaces
+// to 8 bytes, data in order); the data is zeros, or `fill` repeated.
+std::string safetensors_bytes(const std::vector<SeedTensor>& tensors,
+                              const std::map<std::string, std::string>& metadata) {
+  nlohmann::json header = nlohmann::json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  for (const SeedTensor& t : tensors) {
+    uint64_t bytes = safetensors_element_size(t.dtype);
+    for (const int64_t d : t.shape) bytes *= static_cast<uint64_t>(d);
+    header[t.name] = {
+        {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string head = header.dump();
+  head.append((8 - (8 + head.size()) % 8) % 8, ' ');
+  std::string out;
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((head.size() >> (8 * i)) & 0xff));
+  out += head;
+  out.append(offset, '\0');
+  return out;
+}
+
+void write(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+std::map<std::string, std::string> user_meta(int version, const std::string& ids) {
+  return {{"format", kUserEmbeddingFormat},
+          {"format_version", std::to_string(version)},
+          {"item_ids", ids},
+          {"encoder_fingerprint", "enc-0123456789abcdef"},
+          {"plugin_fingerprint", "plug-0123456789abcdef"}};
+}
+
+// A manifest as PersonaPlug::save writes it (format 4), for a 2-layer model of width 8.
+nlohmann::json manifest(int version) {
+  PluginConfig c;
+  c.task = "LaMP_2";
+  c.encoder_dim = 16;
+  c.llm_dim = 8;
+  nlohmann::json config = plugin_config_to_json(c);
+  if (version < 4) config.erase("scores");
+  if (version < 3) {
+    config.erase("query_source");
+    config.erase("input_encoder");
+  }
+  nlohmann::json m = {
+      {"format", kPluginFormat},
+      {"format_version", version},
+      {"config", config},
+      {"soft_token_scale", 1.25},
+      {"plugin_fingerprint", "3f2a9c0d11e4b7a8"},
+      {"llm",
+       {{"fingerprint", "a1b2c3d4e5f60718"},
+        {"hidden_size", 8},
+        {"num_hidden_layers", 2},
+        {"vocab_size", 512}}},
+      {"encoder", {{"kind", "bert"}, {"fingerprint", "0f1e2d3c4b5a6978"}, {"dim", 16}}}};
+  if (version >= 3) m["encoder"]["spec"] = "bge-small";
+  return m;
 }
 
 }  // namespace
@@ -86,6 +163,33 @@ int main(int argc, char** argv) {
     const std::string path =
         dir + "/spm_model_proto/tiny_" + (type == 1 ? "unigram" : "bpe") + ".model";
     std::ofstream(path, std::ios::binary) << serialize_spm_model(tiny_spm(type));
+  }
+  write(dir + "/safetensors_header/two_tensors.safetensors",
+        safetensors_bytes({{"embed.weight", "F32", {4, 2}}, {"norm.weight", "BF16", {2}}},
+                          {{"format", "pt"}}));
+  write(dir + "/safetensors_header/dtypes.safetensors", safetensors_bytes({{"a", "F16", {2, 3}},
+                                                                           {"b", "I64", {1}},
+                                                                           {"c", "U8", {0, 5}},
+                                                                           {"d", "BOOL", {}},
+                                                                           {"e", "F64", {1, 1, 2}}},
+                                                                          {}));
+  write(dir + "/user_embedding/full_v1.bin",
+        safetensors_bytes({{"item_vectors", "F32", {2, 4}}, {"item_projections", "F32", {2, 3}}},
+                          user_meta(kUserEmbeddingVersion, R"(["h1","h2"])")));
+  write(dir + "/user_embedding/int8_keys_v2.bin",
+        safetensors_bytes({{"item_vectors", "I8", {3, 4}},
+                           {"item_vectors_scale", "F32", {3}},
+                           {"item_keys", "I8", {3, 4}},
+                           {"item_keys_scale", "F32", {3}}},
+                          user_meta(kUserEmbeddingCompactVersion, R"(["a","","c"])")));
+  write(dir + "/user_embedding/bf16_v2.bin",
+        safetensors_bytes({{"item_vectors", "BF16", {1, 4}}},
+                          user_meta(kUserEmbeddingCompactVersion, R"(["only"])")));
+  write(dir + "/user_embedding/empty.bin",
+        safetensors_bytes({}, user_meta(kUserEmbeddingVersion, "[]")));
+  for (int version : {2, 3, 4}) {
+    write(dir + "/plugin_manifest/manifest_v" + std::to_string(version) + ".json",
+          manifest(version).dump(2) + "\n");
   }
   return 0;
 }

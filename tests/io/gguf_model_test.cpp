@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "io/gguf_metadata.h"
-#include "io/gguf_writer.h"
+#include "format/gguf_metadata.h"
+#include "format/gguf_writer.h"
 #include "kernels/packed_weight.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <regex>
 
-#include "io/gguf_writer.h"
+#include "format/gguf_writer.h"
 #include "pplug/error.h"
 #include "pplug/safetensors.h"
 #include "pplug/t5_io.h"

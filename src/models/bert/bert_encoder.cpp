@@ -7,7 +7,7 @@
 #include <numeric>
 #include <optional>
 
-#include "models/bert/bert_config.h"
+#include "format/bert_config.h"
 #include "models/bert/bert_folder.h"
 #include "models/bert/bert_model.h"
 #include "pplug/error.h"

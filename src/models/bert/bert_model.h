@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "models/bert/bert_config.h"
+#include "format/bert_config.h"
 
 namespace pplug {
 class SafetensorsFile;

@@ -4,7 +4,7 @@
 // ordinary added tokens.
 #include <map>
 
-#include "io/gguf_metadata.h"
+#include "format/gguf_metadata.h"
 #include "pplug/error.h"
 #include "tokenizer/hf/hf_tokenizer_impl.h"
 #include "tokenizer/hf/regex.h"

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "io/gguf_writer.h"
+#include "format/gguf_writer.h"
 #include "pplug/chat_template_file.h"
 #include "pplug/error.h"
 

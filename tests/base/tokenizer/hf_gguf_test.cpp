@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "io/gguf_metadata.h"
+#include "format/gguf_metadata.h"
 #include "pplug/error.h"
 #include "tokenizer/hf/hf_tokenizer.h"
 #include "util/file_io.h"

@@ -1,4 +1,4 @@
-#include "io/json_fields.h"
+#include "format/json_fields.h"
 
 #include "pplug/error.h"
 #include "util/file_io.h"
@@ -6,6 +6,33 @@
 namespace pplug::detail {
 
 using nlohmann::json;
+
+namespace {
+
+constexpr int kMaxShownDepth = 32;
+constexpr size_t kMaxShownChars = 200;
+
+// Whether `value` nests at most `levels` containers deep (recursion bounded by `levels`).
+bool nests_at_most(const json& value, int levels) {
+  if (!value.is_structured()) return true;
+  if (levels == 0) return false;
+  for (const json& child : value) {
+    if (!nests_at_most(child, levels - 1)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string json_shown(const json& value) {
+  if (!nests_at_most(value, kMaxShownDepth)) {
+    return std::string(value.is_array() ? "a JSON array of " : "a JSON object of ") +
+           std::to_string(value.size()) + (value.is_array() ? " elements" : " members");
+  }
+  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > kMaxShownChars) text = text.substr(0, kMaxShownChars - 3) + "...";
+  return text;
+}
 
 json read_json_object(const std::string& path) {
   json j;
@@ -29,7 +56,7 @@ int64_t required_int(const json& j, const std::string& path, const char* field) 
   if (!j.contains(field)) throw FormatError(path + ": missing field '" + field + "'");
   const json& v = j[field];
   if (!v.is_number_integer()) {
-    throw FormatError(path + ": field '" + field + "' must be an integer, got " + v.dump());
+    throw FormatError(path + ": field '" + field + "' must be an integer, got " + json_shown(v));
   }
   return v.get<int64_t>();
 }
@@ -42,7 +69,8 @@ int64_t optional_int(const json& j, const std::string& path, const char* field, 
 double optional_number(const json& j, const std::string& path, const char* field, double dflt) {
   if (!j.contains(field) || j[field].is_null()) return dflt;
   if (!j[field].is_number()) {
-    throw FormatError(path + ": field '" + field + "' must be a number, got " + j[field].dump());
+    throw FormatError(path + ": field '" + field + "' must be a number, got " +
+                      json_shown(j[field]));
   }
   return j[field].get<double>();
 }

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "io/json_fields.h"
+#include "format/json_fields.h"
 #include "pplug/error.h"
 #include "util/file_io.h"
 
@@ -20,7 +20,8 @@ int64_t optional_token_id(const json& j, const std::string& path, const char* fi
   // Some configs list several EOS ids; the first is the canonical one.
   if (v.is_array() && !v.empty() && v[0].is_number_integer()) return v[0].get<int64_t>();
   if (!v.is_number_integer()) {
-    throw FormatError(path + ": field '" + field + "' must be an integer, got " + v.dump());
+    throw FormatError(path + ": field '" + field + "' must be an integer, got " +
+                      detail::json_shown(v));
   }
   return v.get<int64_t>();
 }
@@ -87,7 +88,7 @@ bool optional_bool(const json& j, const std::string& path, const char* field, bo
   if (!j.contains(field) || j[field].is_null()) return dflt;
   if (!j[field].is_boolean()) {
     throw FormatError(path + ": field '" + std::string(field) + "' must be a boolean, got " +
-                      j[field].dump());
+                      detail::json_shown(j[field]));
   }
   return j[field].get<bool>();
 }
@@ -132,7 +133,7 @@ LlamaConfig load_llama_config(const std::string& path) {
     }
   }
   if (j.contains("hidden_act") && j["hidden_act"] != "silu") {
-    throw FormatError(path + ": hidden_act is " + j["hidden_act"].dump() +
+    throw FormatError(path + ": hidden_act is " + detail::json_shown(j["hidden_act"]) +
                       "; only 'silu' (SwiGLU) is supported");
   }
   if (optional_bool(j, path, "mlp_bias", false)) {

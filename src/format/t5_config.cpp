@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "io/json_fields.h"
+#include "format/json_fields.h"
 #include "pplug/error.h"
 
 namespace pplug {
@@ -63,9 +63,10 @@ T5Config load_t5_config(const std::string& path) {
   const json j = detail::read_json_object(path);
   if (!j.contains("model_type") || !j["model_type"].is_string() ||
       j["model_type"].get<std::string>() != "t5") {
-    throw FormatError(path + ": model_type is " +
-                      (j.contains("model_type") ? j["model_type"].dump() : std::string("absent")) +
-                      ", expected \"t5\"");
+    throw FormatError(
+        path + ": model_type is " +
+        (j.contains("model_type") ? detail::json_shown(j["model_type"]) : std::string("absent")) +
+        ", expected \"t5\"");
   }
   T5Config c;
   c.d_model = required_int(j, path, "d_model");
@@ -81,14 +82,14 @@ T5Config load_t5_config(const std::string& path) {
   if (j.contains("feed_forward_proj") && !j["feed_forward_proj"].is_null()) {
     if (!j["feed_forward_proj"].is_string()) {
       throw FormatError(path + ": field 'feed_forward_proj' must be a string, got " +
-                        j["feed_forward_proj"].dump());
+                        detail::json_shown(j["feed_forward_proj"]));
     }
     c.feed_forward_proj = j["feed_forward_proj"].get<std::string>();
   }
   if (j.contains("tie_word_embeddings") && !j["tie_word_embeddings"].is_null()) {
     if (!j["tie_word_embeddings"].is_boolean()) {
       throw FormatError(path + ": field 'tie_word_embeddings' must be a boolean, got " +
-                        j["tie_word_embeddings"].dump());
+                        detail::json_shown(j["tie_word_embeddings"]));
     }
     c.tie_word_embeddings = j["tie_word_embeddings"].get<bool>();
   }

@@ -9,6 +9,11 @@
 
 namespace pplug::detail {
 
+// `value` as JSON text for an error message, cut after 200 characters; a value nested more than
+// 32 levels deep is described instead ("a JSON array of N elements"): nlohmann's dump recurses
+// once per level, and a file of a few megabytes of '[' would overflow the stack.
+std::string json_shown(const nlohmann::json& value);
+
 // Parses `path` as a JSON object; FormatError when it is not valid JSON or not an object.
 nlohmann::json read_json_object(const std::string& path);
 // An integer field that must be present.

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "io/gguf_metadata.h"
+#include "format/gguf_metadata.h"
 
 namespace pplug::detail {
 

@@ -1,8 +1,8 @@
-#include "models/bert/bert_config.h"
+#include "format/bert_config.h"
 
 #include <nlohmann/json.hpp>
 
-#include "io/json_fields.h"
+#include "format/json_fields.h"
 #include "pplug/error.h"
 #include "util/file_io.h"
 
@@ -19,7 +19,8 @@ std::string optional_choice(const json& j, const std::string& path, const char* 
                             const std::string& dflt, std::initializer_list<const char*> allowed) {
   if (!j.contains(field) || j[field].is_null()) return dflt;
   if (!j[field].is_string()) {
-    throw FormatError(path + ": field '" + field + "' must be a string, got " + j[field].dump());
+    throw FormatError(path + ": field '" + field + "' must be a string, got " +
+                      detail::json_shown(j[field]));
   }
   std::string value = j[field].get<std::string>();
   std::string expected;

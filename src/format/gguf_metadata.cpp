@@ -1,4 +1,4 @@
-#include "io/gguf_metadata.h"
+#include "format/gguf_metadata.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "io/gguf_writer.h"
+#include "format/gguf_writer.h"
 
 #include <algorithm>
 
