@@ -59,7 +59,7 @@ const std::map<std::string, std::string> kPublicHeaderOwner = {
     {"t5_io.h", "io"},
     {"sentence_encoder.h", "plug"},
     {"persona_plug.h", "plug"},
-    {"plugin_config.h", "plug"},
+    {"plugin_config.h", "format"},
     {"evaluator.h", "eval"},
     {"trainer.h", "train"},
     {"training_recipe.h", "train"},

@@ -13,7 +13,7 @@
 #include <unordered_map>
 
 #include "format/safetensors_header.h"
-#include "io/safetensors_dtype.h"
+#include "memory/safetensors_dtype.h"
 #include "pplug/error.h"
 #include "util/file_io.h"
 
