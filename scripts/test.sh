@@ -38,4 +38,10 @@ if [ "${PPLUG_SKIP_SANITIZER_CHECK:-0}" != "1" ]; then
     "$SAN_DIR/bin/pplug_base_tests" --gtest_brief=1
 fi
 
+# Static check: clang-tidy (.clang-tidy) over the libtorch-free files the last commit changed;
+# a bugprone-* finding fails the run (scripts/tidy.sh checks any range of commits).
+if [ "${PPLUG_SKIP_TIDY:-0}" != "1" ]; then
+  scripts/tidy.sh
+fi
+
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" --timeout 900

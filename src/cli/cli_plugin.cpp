@@ -25,7 +25,7 @@ HistoryFile read_history_file(const std::string& path, const std::string& id,
   json doc;
   try {
     doc = json::parse(detail::read_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw FormatError(path + ": malformed history JSON: " + e.what());
   }
   if (!doc.is_array()) {

@@ -7,12 +7,13 @@ namespace pplug::serve {
 
 using nlohmann::json;
 
-std::vector<HistoryItem> history_items_from_json(const json& array, const std::string& where) {
+std::vector<lamp::ProfileItem> history_items_from_json(const json& array,
+                                                       const std::string& where) {
   if (!array.is_array()) {
     throw FormatError(where + ": history must be a JSON array of profile items, got a JSON " +
                       array.type_name());
   }
-  std::vector<HistoryItem> items;
+  std::vector<lamp::ProfileItem> items;
   items.reserve(array.size());
   for (size_t i = 0; i < array.size(); ++i) {
     const json& record = array[i];
@@ -20,7 +21,7 @@ std::vector<HistoryItem> history_items_from_json(const json& array, const std::s
     if (!record.is_object()) {
       throw FormatError(at + " must be an object, got " + json_excerpt(record));
     }
-    HistoryItem item;
+    lamp::ProfileItem item;
     for (auto it = record.begin(); it != record.end(); ++it) {
       const json& v = it.value();
       if (it.key() == "id") {
@@ -45,7 +46,7 @@ std::vector<HistoryItem> history_items_from_json(const json& array, const std::s
   return items;
 }
 
-json history_items_to_json(const std::vector<HistoryItem>& items) {
+json history_items_to_json(const std::vector<lamp::ProfileItem>& items) {
   json out = json::array();
   for (const auto& item : items) {
     json record = json::object();

@@ -15,10 +15,8 @@ struct UserRecord {
   UserEmbedding embedding;         // rows aligned with `items`
 };
 
-// The record file (format "pplug-user-record", version 1), all integers little-endian:
-//   "PPLUGUSR" | u32 version | u64 n | header JSON (n bytes: {"user": id, "items": [...]})
-//   | u64 m | UserEmbedding::to_bytes() (m bytes) | u64 checksum of everything before it
-// The checksum catches a file damaged outside pplug (writes are atomic renames, never torn).
+// The file: a frame (user_record_frame.h: magic, version, the items as JSON, a checksum)
+// around UserEmbedding::to_bytes().
 // `storage`: how compact the embedding is stored (bf16 / int8 vectors, projections left out).
 std::string encode_user_record(const std::string& user_id, const UserRecord& record,
                                const EmbeddingStorage& storage = {});

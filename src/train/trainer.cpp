@@ -269,8 +269,19 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
   double best_dev = 0.0;
   bool have_best = false;
   if (!resume_dir.empty()) {
-    const json state =
-        json::parse(detail::read_file((fs::path(resume_dir) / "state.json").string()));
+    const std::string state_path = (fs::path(resume_dir) / "state.json").string();
+    json state;
+    try {
+      state = json::parse(detail::read_file(state_path));
+      start_epoch = state.at("epoch").get<int>();
+      start_step_in_epoch = state.at("step_in_epoch").get<int64_t>();
+      global_step = state.at("global_step").get<int64_t>();
+      have_best = state.at("have_best").get<bool>();
+      best_dev = state.at("best_dev").get<double>();
+      (void)state.at("run");
+    } catch (const std::exception& e) {  // FormatError from read_file, or nlohmann's
+      throw FormatError(state_path + ": not a training checkpoint's state (" + e.what() + ")");
+    }
     if (state.at("run") != run) {
       throw MismatchError(resume_dir + ": was saved by a run with other data or options: " +
                           state.at("run").dump() + " vs " + run.dump());
@@ -280,11 +291,6 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
     torch::serialize::InputArchive archive;
     archive.load_from((fs::path(resume_dir) / "optimizer.pt").string());
     optimizer.load(archive);
-    start_epoch = state.at("epoch").get<int>();
-    start_step_in_epoch = state.at("step_in_epoch").get<int64_t>();
-    global_step = state.at("global_step").get<int64_t>();
-    have_best = state.at("have_best").get<bool>();
-    best_dev = state.at("best_dev").get<double>();
     PPLUG_LOG_INFO("resuming at epoch {} step {}", start_epoch + 1, global_step);
   }
   if (comm != nullptr) {

@@ -154,6 +154,17 @@ TEST_F(PluginCliTest, HistoryErrorsNameTheFileAndId) {
   EXPECT_EQ(malformed.rc, 1);
   EXPECT_NE(malformed.err.find(bad), std::string::npos) << malformed.err;
 
+  // A number past double's range is nlohmann's out_of_range, not a parse_error: still a clear
+  // error naming the file (found by fuzzing the server's bodies, which share the pattern).
+  const std::string huge = dir_ + "/huge_history.json";
+  write(huge, R"([{"id": "h1", "text": "a", "score": 1e999}])");
+  const CliRun out_of_range = run("embed " + plugin_args() + "--history " + quote(huge) +
+                                  " --out " + quote(dir_ + "/x.safetensors"));
+  EXPECT_EQ(out_of_range.rc, 1);
+  EXPECT_NE(out_of_range.err.find("pplug: error: " + huge + ": malformed history JSON"),
+            std::string::npos)
+      << out_of_range.err;
+
   const std::string nested = dir_ + "/nested_history.json";
   write(nested, R"([{"id": "h1", "text": ["not", "a", "string"]}])");
   const CliRun wrong_type = run("embed " + plugin_args() + "--history " + quote(nested) +

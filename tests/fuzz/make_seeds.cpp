@@ -14,6 +14,8 @@
 #include "format/gguf_writer.h"
 #include "format/plugin_manifest.h"
 #include "format/user_embedding_record.h"
+#include "serve/history_json.h"
+#include "serve/user_record_frame.h"
 #include "tokenizer/gguf_spm_vocab.h"
 #include "tokenizer/spm_model_proto.h"
 
@@ -187,6 +189,22 @@ int main(int argc, char** argv) {
                           user_meta(kUserEmbeddingCompactVersion, R"(["only"])")));
   write(dir + "/user_embedding/empty.bin",
         safetensors_bytes({}, user_meta(kUserEmbeddingVersion, "[]")));
+  {
+    // user_record: first byte 0 = a history body, 1 = a record file of user "u1".
+    const std::string history = R"([{"id": "h1", "text": "a red ball", "score": 4},)"
+                                R"( {"text": "no id", "date": "2020"}])";
+    write(dir + "/user_record/history_body.json", std::string(1, '\0') + history);
+    const auto items = serve::history_items_from_json(nlohmann::json::parse(history), "seed");
+    write(dir + "/user_record/two_items.bin",
+          "\x01" + serve::frame_user_record(
+                       "u1", items,
+                       safetensors_bytes(
+                           {{"item_vectors", "F32", {2, 4}}, {"item_projections", "F32", {2, 3}}},
+                           user_meta(kUserEmbeddingVersion, R"(["h1",""])"))));
+    write(dir + "/user_record/empty.bin",
+          "\x01" + serve::frame_user_record(
+                       "u1", {}, safetensors_bytes({}, user_meta(kUserEmbeddingVersion, "[]"))));
+  }
   for (int version : {2, 3, 4}) {
     write(dir + "/plugin_manifest/manifest_v" + std::to_string(version) + ".json",
           manifest(version).dump(2) + "\n");

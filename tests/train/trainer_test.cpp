@@ -316,5 +316,29 @@ TEST_F(TrainerTest, LeftoversOfAKilledRunAreCleanedUp) {
   EXPECT_TRUE(fs::exists(r.out_dir + "/last/state.json"));
 }
 
+// A checkpoint whose state.json was damaged by hand is refused naming the file, not with a JSON
+// library's exception.
+TEST_F(TrainerTest, DamagedCheckpointStateIsAFormatError) {
+  namespace fs = std::filesystem;
+  const auto split = two_taste_split(2, 2);
+  auto o = options("damaged_state", 1);
+  auto plug = make(true);
+  train_plugin(*plug, split, o);
+  const std::string state = o.out_dir + "/last/state.json";
+  for (const std::string text : {"{\"epoch\": ", "{\"epoch\": \"one\"}", "[1e999]"}) {
+    SCOPED_TRACE(text);
+    std::ofstream(state) << text;
+    auto resumed = make(true);
+    try {
+      train_plugin(*resumed, split, o, nullptr, o.out_dir + "/last");
+      ADD_FAILURE() << "resumed from a damaged state.json";
+    } catch (const FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find(state + ": not a training checkpoint's state"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pplug
