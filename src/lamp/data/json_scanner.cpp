@@ -1,4 +1,4 @@
-#include "lamp/json_scanner.h"
+#include "lamp/data/json_scanner.h"
 
 #include <cstdint>
 #include <cstring>

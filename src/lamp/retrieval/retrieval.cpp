@@ -4,7 +4,7 @@
 #include <numeric>
 #include <optional>
 
-#include "lamp/json_writer.h"
+#include "lamp/data/json_writer.h"
 #include "lamp/unicode.h"
 #include "pplug/error.h"
 #include "pplug/lamp_retrieval.h"

@@ -1,4 +1,4 @@
-#include "lamp/json_writer.h"
+#include "lamp/data/json_writer.h"
 
 #include "lamp/unicode.h"
 

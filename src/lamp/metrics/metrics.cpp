@@ -2,7 +2,7 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "lamp/numeric.h"
+#include "lamp/metrics/numeric.h"
 #include "lamp/unicode.h"
 #include "pplug/error.h"
 #include "pplug/lamp_metrics.h"
