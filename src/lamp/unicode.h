@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "util/utf8.h"
+#include "text/utf8.h"
 
 namespace pplug::lamp::detail {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "util/utf8.h"
+#include "text/utf8.h"
 
 namespace pplug::detail::unicode {
 

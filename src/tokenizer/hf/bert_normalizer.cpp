@@ -5,9 +5,9 @@
 #include <unicode/uchar.h>
 
 #include "text/unicode_props.h"
+#include "text/utf8.h"
 #include "tokenizer/hf/normalizer.h"
 #include "tokenizer/hf/unicode.h"
-#include "util/utf8.h"
 
 namespace pplug::hf {
 namespace {

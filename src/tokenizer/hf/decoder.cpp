@@ -1,9 +1,9 @@
 #include "tokenizer/hf/decoder.h"
 
+#include "text/utf8.h"
 #include "tokenizer/hf/byte_level.h"
 #include "tokenizer/hf/pattern.h"
 #include "tokenizer/hf/unicode.h"
-#include "util/utf8.h"
 
 namespace pplug::hf {
 namespace {

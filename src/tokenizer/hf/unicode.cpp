@@ -7,7 +7,7 @@
 
 #include "pplug/error.h"
 #include "text/unicode_utf8.h"
-#include "util/utf8.h"
+#include "text/utf8.h"
 
 namespace pplug::hf {
 namespace {

@@ -1,4 +1,5 @@
-// UTF-8 primitives shared by the LaMP layer (JSON, metrics) and the text layer (WordPiece).
+// UTF-8 primitives shared by the LaMP layer (JSON, metrics), the text layer (WordPiece), chat
+// templates and the tokenizer.json pipeline.
 #pragma once
 
 #include <cstddef>
