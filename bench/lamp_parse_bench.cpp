@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "lamp/synth_rng.h"
+#include "lamp/synth/synth_rng.h"
 #include "pplug/lamp_data.h"
 
 namespace {

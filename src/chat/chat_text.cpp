@@ -1,6 +1,6 @@
 #include "chat/chat_text.h"
 
-#include "util/utf8.h"
+#include "text/utf8.h"
 
 namespace pplug::detail {
 namespace {

@@ -1,7 +1,7 @@
 #include "text/unicode_pretokenize.h"
 
 #include "text/unicode_props.h"
-#include "text/unicode_utf8.h"
+#include "text/utf8.h"
 
 namespace pplug::detail::unicode {
 namespace {

@@ -6,7 +6,7 @@
 #include "pplug/error.h"
 #include "pplug/wordpiece.h"
 #include "text/unicode_pretokenize.h"
-#include "text/unicode_utf8.h"
+#include "text/utf8.h"
 #include "util/file_io.h"
 
 namespace pplug {
@@ -108,7 +108,7 @@ WordPieceTokenizer::WordPieceTokenizer(const std::string& vocab_path, bool lower
 }
 
 void WordPieceTokenizer::encode_plain(const std::string& text, std::vector<int>& ids) const {
-  const std::u32string decoded = detail::unicode::decode_utf8(text);
+  const std::u32string decoded = detail::decode_utf8(text);
   for (const std::u32string& word : detail::unicode::bert_basic_tokenize(decoded, lowercase_)) {
     detail::append_wordpiece_ids(word, ids_, unk_id_, ids);
   }

@@ -1,18 +1,19 @@
 #include "tokenizer/hf/added_tokens.h"
 
+#include "text/utf8.h"
 #include "tokenizer/hf/unicode.h"
 
 namespace pplug::hf {
 namespace {
 
 bool ends_with_word(std::string_view text) {
-  return !text.empty() && is_alphanumeric(last_code_point(text));
+  return !text.empty() && is_alphanumeric(detail::last_code_point(text));
 }
 
 bool starts_with_word(std::string_view text) {
   if (text.empty()) return false;
   std::size_t length = 0;
-  return is_alphanumeric(code_point_at(text, 0, &length));
+  return is_alphanumeric(detail::code_point_at(text, 0, &length));
 }
 
 // Bytes of whitespace at the end / start of `text`.
@@ -22,7 +23,7 @@ std::size_t trailing_space(std::string_view text) {
     std::size_t start = end - 1;
     while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
     std::size_t length = 0;
-    if (!is_whitespace(code_point_at(text, start, &length))) break;
+    if (!is_whitespace(detail::code_point_at(text, start, &length))) break;
     end = start;
   }
   return text.size() - end;
@@ -32,7 +33,7 @@ std::size_t leading_space(std::string_view text) {
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t length = 0;
-    if (!is_whitespace(code_point_at(text, pos, &length))) break;
+    if (!is_whitespace(detail::code_point_at(text, pos, &length))) break;
     pos += length;
   }
   return pos;

@@ -5,9 +5,9 @@
 #include <unicode/uchar.h>
 
 #include "text/unicode_props.h"
+#include "text/utf8.h"
 #include "tokenizer/hf/normalizer.h"
 #include "tokenizer/hf/unicode.h"
-#include "util/utf8.h"
 
 namespace pplug::hf {
 namespace {
@@ -31,7 +31,7 @@ class BertNormalizer : public Normalizer {
     out.reserve(text.size());
     for (std::size_t pos = 0; pos < text.size();) {
       std::size_t length = 0;
-      const char32_t cp = code_point_at(text, pos, &length);
+      const char32_t cp = detail::code_point_at(text, pos, &length);
       pos += length;
       if (clean_text_) {
         const bool keep_control = cp == '\t' || cp == '\n' || cp == '\r';
@@ -54,7 +54,7 @@ class BertNormalizer : public Normalizer {
       out.clear();
       for (std::size_t pos = 0; pos < decomposed.size();) {
         std::size_t length = 0;
-        const char32_t cp = code_point_at(decomposed, pos, &length);
+        const char32_t cp = detail::code_point_at(decomposed, pos, &length);
         if (u_charType(static_cast<UChar32>(cp)) != U_NON_SPACING_MARK) {
           out.append(decomposed, pos, length);
         }

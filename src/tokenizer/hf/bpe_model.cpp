@@ -9,8 +9,8 @@
 #include <shared_mutex>
 
 #include "pplug/error.h"
+#include "text/utf8.h"
 #include "tokenizer/hf/model.h"
-#include "tokenizer/hf/unicode.h"
 
 namespace pplug::hf {
 namespace {
@@ -108,7 +108,7 @@ class BpeModel : public Model {
     std::string s;
     for (std::size_t pos = 0; pos < piece.size();) {
       std::size_t length = 0;
-      code_point_at(piece, pos, &length);
+      detail::code_point_at(piece, pos, &length);
       const bool is_first = pos == 0;
       const bool is_last = pos + length >= piece.size();
       s.clear();

@@ -1,15 +1,14 @@
 #include "tokenizer/hf/decoder.h"
 
+#include "text/utf8.h"
 #include "tokenizer/hf/byte_level.h"
 #include "tokenizer/hf/pattern.h"
-#include "tokenizer/hf/unicode.h"
-#include "util/utf8.h"
 
 namespace pplug::hf {
 namespace {
 
 // Bytes -> text, every invalid sequence becoming U+FFFD (Rust's from_utf8_lossy).
-std::string lossy_utf8(const std::string& bytes) { return sanitize_utf8(bytes); }
+std::string lossy_utf8(const std::string& bytes) { return detail::sanitize_utf8(bytes); }
 
 class ByteLevelDecoder : public Decoder {
  public:
@@ -20,7 +19,7 @@ class ByteLevelDecoder : public Decoder {
       bool ok = true;
       for (std::size_t pos = 0; pos < token.size() && ok;) {
         std::size_t length = 0;
-        const int b = char_to_byte(code_point_at(token, pos, &length));
+        const int b = char_to_byte(detail::code_point_at(token, pos, &length));
         ok = b >= 0;
         mapped += static_cast<char>(b);
         pos += length;

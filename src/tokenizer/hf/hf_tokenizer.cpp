@@ -3,8 +3,8 @@
 #include <filesystem>
 
 #include "pplug/error.h"
+#include "text/utf8.h"
 #include "tokenizer/hf/hf_tokenizer_impl.h"
-#include "tokenizer/hf/unicode.h"
 #include "util/file_io.h"
 
 namespace pplug::hf {
@@ -46,7 +46,7 @@ std::vector<int> HfTokenizer::encode(const std::string& text, bool add_bos, bool
   const Impl& m = *impl_;
   std::vector<int> ids;
   if (add_bos && m.bos >= 0) ids.push_back(m.bos);
-  const std::string input = sanitize_utf8(text);
+  const std::string input = detail::sanitize_utf8(text);
   std::vector<Segment> raw;
   if (m.raw_added.empty()) {
     raw.push_back({input, -1, true});

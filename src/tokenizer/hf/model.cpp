@@ -1,7 +1,7 @@
 #include "tokenizer/hf/model.h"
 
 #include "pplug/error.h"
-#include "text/unicode_utf8.h"
+#include "text/utf8.h"
 #include "text/wordpiece.h"
 
 namespace pplug::hf {
@@ -83,7 +83,7 @@ class WordPieceModel : public Model {
  public:
   WordPieceModel(Vocab vocab, int unk_id) : vocab_(std::move(vocab)), unk_id_(unk_id) {}
   void tokenize(std::string_view piece, std::vector<int>& ids) const override {
-    detail::append_wordpiece_ids(detail::unicode::decode_utf8(piece), vocab_, unk_id_, ids);
+    detail::append_wordpiece_ids(detail::decode_utf8(piece), vocab_, unk_id_, ids);
   }
   const Vocab& vocab() const override { return vocab_; }
   int unk_id() const override { return unk_id_; }

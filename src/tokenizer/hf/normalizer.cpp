@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "text/utf8.h"
 #include "tokenizer/hf/pattern.h"
 #include "tokenizer/hf/unicode.h"
 
@@ -55,14 +56,14 @@ class StripNormalizer : public Normalizer {
     std::size_t end = text.size();
     while (left_ && begin < end) {
       std::size_t length = 0;
-      if (!is_whitespace(code_point_at(text, begin, &length))) break;
+      if (!is_whitespace(detail::code_point_at(text, begin, &length))) break;
       begin += length;
     }
     while (right_ && end > begin) {
       std::size_t start = end - 1;
       while (start > begin && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
       std::size_t length = 0;
-      if (!is_whitespace(code_point_at(text, start, &length))) break;
+      if (!is_whitespace(detail::code_point_at(text, start, &length))) break;
       end = start;
     }
     text = text.substr(begin, end - begin);

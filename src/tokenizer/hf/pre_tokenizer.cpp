@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "text/utf8.h"
 #include "tokenizer/hf/byte_level.h"
 #include "tokenizer/hf/pattern.h"
 #include "tokenizer/hf/unicode.h"
@@ -25,7 +26,7 @@ std::vector<Match> char_matches(const std::string& text,
   std::vector<Match> matches;
   for (std::size_t pos = 0; pos < text.size();) {
     std::size_t length = 0;
-    const char32_t cp = code_point_at(text, pos, &length);
+    const char32_t cp = detail::code_point_at(text, pos, &length);
     if (pred(cp)) matches.push_back({pos, pos + length});
     pos += length;
   }
@@ -110,7 +111,7 @@ class MetaspacePreTokenizer : public PreTokenizer {
   MetaspacePreTokenizer(std::string replacement, PrependScheme scheme, bool split)
       : replacement_(std::move(replacement)), scheme_(scheme), split_(split) {
     std::size_t length = 0;
-    replacement_cp_ = code_point_at(replacement_, 0, &length);
+    replacement_cp_ = detail::code_point_at(replacement_, 0, &length);
   }
   void pre_tokenize(std::vector<Piece>& pieces) const override {
     for_each_piece(pieces, [&](const Piece& piece, std::vector<Piece>& out) {
@@ -169,7 +170,7 @@ std::unique_ptr<PreTokenizer> parse_metaspace(const JsonAt& j) {
   const JsonAt replacement = j["replacement"];
   std::string rep = j.has("replacement") ? replacement.as_string() : "\xE2\x96\x81";
   std::size_t length = 0;
-  if (rep.empty() || code_point_at(rep, 0, &length) == 0xFFFD || length != rep.size()) {
+  if (rep.empty() || detail::code_point_at(rep, 0, &length) == 0xFFFD || length != rep.size()) {
     replacement.fail("expected a single character");
   }
   PrependScheme scheme = PrependScheme::kAlways;
@@ -296,7 +297,7 @@ std::unique_ptr<PreTokenizer> parse_pre_tokenizer(const JsonAt& j) {
     const std::string delimiter = d.as_string();
     std::size_t length = 0;
     if (delimiter.empty()) d.fail("expected a single character");
-    const char32_t cp = code_point_at(delimiter, 0, &length);
+    const char32_t cp = detail::code_point_at(delimiter, 0, &length);
     if (length != delimiter.size()) d.fail("expected a single character");
     return std::make_unique<CharSplitPreTokenizer>([cp](char32_t c) { return c == cp; },
                                                    SplitBehavior::kRemoved);

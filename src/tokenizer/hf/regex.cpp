@@ -4,7 +4,7 @@
 #include <pcre2.h>
 
 #include "pplug/error.h"
-#include "util/utf8.h"
+#include "text/utf8.h"
 
 namespace pplug::hf {
 namespace {

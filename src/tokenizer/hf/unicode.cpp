@@ -6,8 +6,7 @@
 #include <unicode/ustring.h>
 
 #include "pplug/error.h"
-#include "text/unicode_utf8.h"
-#include "util/utf8.h"
+#include "text/utf8.h"
 
 namespace pplug::hf {
 namespace {
@@ -70,7 +69,7 @@ std::string lowercase(std::string_view text) {
       continue;
     }
     std::size_t length = 0;
-    const char32_t cp = code_point_at(text, pos, &length);
+    const char32_t cp = detail::code_point_at(text, pos, &length);
     UChar source[2];
     int32_t source_length = 0;
     U16_APPEND_UNSAFE(source, source_length, cp);
@@ -100,32 +99,6 @@ bool is_numeric(char32_t cp) {
 
 bool is_alphanumeric(char32_t cp) {
   return u_hasBinaryProperty(static_cast<UChar32>(cp), UCHAR_ALPHABETIC) != 0 || is_numeric(cp);
-}
-
-char32_t code_point_at(std::string_view text, std::size_t pos, std::size_t* length) {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data() + pos);
-  std::size_t n = detail::utf8_sequence_length(text.data() + pos, text.data() + text.size());
-  if (n == 0) {
-    *length = 1;
-    return 0xFFFD;
-  }
-  *length = n;
-  if (n == 1) return p[0];
-  char32_t cp = p[0] & (0xFF >> (n + 1));
-  for (std::size_t i = 1; i < n; ++i) cp = (cp << 6) | (p[i] & 0x3F);
-  return cp;
-}
-
-char32_t last_code_point(std::string_view text) {
-  std::size_t pos = text.size() - 1;
-  while (pos > 0 && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) --pos;
-  std::size_t length = 0;
-  return code_point_at(text, pos, &length);
-}
-
-std::string sanitize_utf8(std::string_view text) {
-  if (detail::is_valid_utf8(text)) return std::string(text);
-  return detail::unicode::encode_utf8(detail::unicode::decode_utf8(text));
 }
 
 }  // namespace pplug::hf

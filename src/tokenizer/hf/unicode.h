@@ -23,11 +23,4 @@ bool is_alphanumeric(char32_t cp);
 // A numeric general category (Nd, Nl, No).
 bool is_numeric(char32_t cp);
 
-// Decodes the code point at `pos` of valid UTF-8 `text`; `*length` receives its byte length.
-char32_t code_point_at(std::string_view text, std::size_t pos, std::size_t* length);
-// The last code point of non-empty valid UTF-8 `text`.
-char32_t last_code_point(std::string_view text);
-// `text` with every invalid UTF-8 sequence replaced by U+FFFD (unchanged when valid).
-std::string sanitize_utf8(std::string_view text);
-
 }  // namespace pplug::hf

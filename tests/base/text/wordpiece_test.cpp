@@ -11,7 +11,7 @@
 
 #include "pplug/error.h"
 #include "text/unicode_props.h"
-#include "text/unicode_utf8.h"
+#include "text/utf8.h"
 
 namespace {
 
@@ -249,8 +249,8 @@ TEST(WordPieceVocab, BadFilesAreFormatErrors) {
 }
 
 TEST(Utf8, DecodesAndReplacesInvalidSequences) {
-  using pplug::detail::unicode::decode_utf8;
-  using pplug::detail::unicode::encode_utf8;
+  using pplug::detail::decode_utf8;
+  using pplug::detail::encode_utf8;
   EXPECT_EQ(decode_utf8("a\xC3\xA9\xE4\xB8\xAD\xF0\x9F\x98\x80"),
             (std::u32string{U'a', 0xE9, 0x4E2D, 0x1F600}));
   // Truncated, overlong, surrogate and stray continuation bytes each become one U+FFFD.

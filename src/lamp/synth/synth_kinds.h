@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "lamp/synth_rng.h"
+#include "lamp/synth/synth_rng.h"
 #include "pplug/lamp_synth.h"
 
 namespace pplug::lamp::detail {

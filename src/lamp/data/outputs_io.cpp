@@ -1,9 +1,9 @@
 // Outputs / golds / predictions files: {"task": "LaMP_2", "golds": [{"id", "output"}, ...]}.
 #include <unordered_map>
 
-#include "lamp/json_scanner.h"
-#include "lamp/json_writer.h"
-#include "lamp/mapped_file.h"
+#include "lamp/data/json_scanner.h"
+#include "lamp/data/json_writer.h"
+#include "lamp/data/mapped_file.h"
 #include "pplug/error.h"
 #include "pplug/lamp_data.h"
 #include "util/file_io.h"

@@ -6,7 +6,7 @@
 // ("history_mix" in stats.json). This is the shape the input-aware aggregator exists for.
 #include <algorithm>
 
-#include "lamp/synth_kinds.h"
+#include "lamp/synth/synth_kinds.h"
 
 namespace pplug::lamp::detail {
 namespace {

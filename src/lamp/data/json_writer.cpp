@@ -1,6 +1,6 @@
-#include "lamp/json_writer.h"
+#include "lamp/data/json_writer.h"
 
-#include "lamp/unicode.h"
+#include "text/utf8.h"
 
 namespace pplug::lamp::detail {
 
@@ -17,7 +17,7 @@ bool append_json_string(std::string& out, std::string_view s) {
       continue;
     }
     if (c >= 0x80) {
-      const size_t n = utf8_sequence_length(p, end);
+      const size_t n = pplug::detail::utf8_sequence_length(p, end);
       if (n == 0) return false;
       p += n;
       continue;

@@ -1,4 +1,4 @@
-#include "lamp/mapped_file.h"
+#include "lamp/data/mapped_file.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>

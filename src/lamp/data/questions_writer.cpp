@@ -1,4 +1,4 @@
-#include "lamp/json_writer.h"
+#include "lamp/data/json_writer.h"
 #include "pplug/error.h"
 #include "pplug/lamp_data.h"
 #include "util/file_io.h"

@@ -1,10 +1,10 @@
-#include "lamp/json_scanner.h"
+#include "lamp/data/json_scanner.h"
 
 #include <cstdint>
 #include <cstring>
 
-#include "lamp/unicode.h"
 #include "pplug/error.h"
+#include "text/utf8.h"
 
 namespace pplug::lamp::detail {
 namespace {
@@ -216,7 +216,7 @@ void JsonScanner::read_string(std::string& out) {
           } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
             cp = 0xFFFD;
           }
-          append_utf8(out, cp);
+          pplug::detail::append_utf8(out, cp);
           break;
         }
         default:
@@ -227,7 +227,7 @@ void JsonScanner::read_string(std::string& out) {
       continue;
     }
     if (c < 0x20) fail("unescaped control character in string");
-    const size_t n = utf8_sequence_length(p_, end_);
+    const size_t n = pplug::detail::utf8_sequence_length(p_, end_);
     if (n == 0) fail("invalid UTF-8 in string");
     p_ += n;
   }

@@ -1,9 +1,11 @@
-#include "lamp/unicode.h"
+#include "text/python_str.h"
 
 #include <algorithm>
 #include <iterator>
 
-namespace pplug::lamp::detail {
+#include "text/utf8.h"
+
+namespace pplug::detail::unicode {
 namespace {
 
 // The zero of every run of Unicode decimal digits outside ASCII (each run is zero..zero+9).
@@ -18,33 +20,6 @@ constexpr char32_t kDigitZeros[] = {
     0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0};
 
 }  // namespace
-
-bool next_code_point(std::string_view s, size_t& i, char32_t& cp) {
-  const char* p = s.data() + i;
-  const size_t n = utf8_sequence_length(p, s.data() + s.size());
-  const auto* u = reinterpret_cast<const unsigned char*>(p);
-  switch (n) {
-    case 1:
-      cp = u[0];
-      break;
-    case 2:
-      cp = (char32_t(u[0] & 0x1F) << 6) | (u[1] & 0x3F);
-      break;
-    case 3:
-      cp = (char32_t(u[0] & 0x0F) << 12) | (char32_t(u[1] & 0x3F) << 6) | (u[2] & 0x3F);
-      break;
-    case 4:
-      cp = (char32_t(u[0] & 0x07) << 18) | (char32_t(u[1] & 0x3F) << 12) |
-           (char32_t(u[2] & 0x3F) << 6) | (u[3] & 0x3F);
-      break;
-    default:
-      ++i;
-      cp = 0xFFFD;
-      return false;
-  }
-  i += n;
-  return true;
-}
 
 bool is_py_space(char32_t cp) {
   if (cp < 0x80) return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20);
@@ -75,19 +50,18 @@ int decimal_value(char32_t cp) {
 std::string_view py_strip(std::string_view s) {
   size_t begin = 0;
   while (begin < s.size()) {
-    size_t next = begin;
-    char32_t cp;
-    if (!next_code_point(s, next, cp) || !is_py_space(cp)) break;
-    begin = next;
+    size_t length = 0;
+    if (!is_py_space(code_point_at(s, begin, &length))) break;
+    begin += length;
   }
   size_t end = s.size();
   while (end > begin) {
     // Step back to the start of the last code point.
     size_t start = end - 1;
     while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-    size_t next = start;
-    char32_t cp;
-    if (!next_code_point(s, next, cp) || next != end || !is_py_space(cp)) break;
+    size_t length = 0;
+    const char32_t cp = code_point_at(s, start, &length);
+    if (start + length != end || !is_py_space(cp)) break;
     end = start;
   }
   return s.substr(begin, end - begin);
@@ -100,13 +74,14 @@ std::vector<std::string_view> py_split(std::string_view s) {
   while (i < s.size()) {
     const size_t here = i;
     char32_t cp;
-    bool ok = true;
     if (static_cast<unsigned char>(s[i]) < 0x80) {
       cp = static_cast<unsigned char>(s[i++]);  // ASCII fast path
     } else {
-      ok = next_code_point(s, i, cp);
+      size_t length = 0;
+      cp = code_point_at(s, i, &length);
+      i += length;
     }
-    if (ok && is_py_space(cp)) {
+    if (is_py_space(cp)) {
       if (word != std::string_view::npos) out.push_back(s.substr(word, here - word));
       word = std::string_view::npos;
     } else if (word == std::string_view::npos) {
@@ -117,4 +92,4 @@ std::vector<std::string_view> py_split(std::string_view s) {
   return out;
 }
 
-}  // namespace pplug::lamp::detail
+}  // namespace pplug::detail::unicode

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "lamp/json_writer.h"
+#include "lamp/data/json_writer.h"
 #include "pplug/error.h"
 #include "pplug/lamp_prompt.h"
 

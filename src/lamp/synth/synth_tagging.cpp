@@ -2,7 +2,7 @@
 // favourite tag (hidden trait, the most frequent tag in their history) is among them and decides.
 #include <algorithm>
 
-#include "lamp/synth_kinds.h"
+#include "lamp/synth/synth_kinds.h"
 
 namespace pplug::lamp::detail {
 namespace {

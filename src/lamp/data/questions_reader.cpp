@@ -2,8 +2,8 @@
 // directly, with validation and error messages that locate the record, item and field.
 #include <unordered_map>
 
-#include "lamp/json_scanner.h"
-#include "lamp/mapped_file.h"
+#include "lamp/data/json_scanner.h"
+#include "lamp/data/mapped_file.h"
 #include "pplug/error.h"
 #include "pplug/lamp_data.h"
 

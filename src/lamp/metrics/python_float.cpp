@@ -3,8 +3,9 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "lamp/unicode.h"
 #include "pplug/lamp_metrics.h"
+#include "text/python_str.h"
+#include "text/utf8.h"
 
 namespace pplug::lamp {
 namespace {
@@ -26,14 +27,16 @@ bool iequals(std::string_view s, std::string_view lower_word) {
 bool to_ascii(std::string_view s, std::string& out) {
   size_t i = 0;
   while (i < s.size()) {
-    char32_t cp;
-    if (!detail::next_code_point(s, i, cp)) return false;
+    // Invalid UTF-8 decodes to U+FFFD, which is neither a space nor a digit: rejected below.
+    size_t length = 0;
+    const char32_t cp = pplug::detail::code_point_at(s, i, &length);
+    i += length;
     if (cp < 127) {
       out.push_back(static_cast<char>(cp));
-    } else if (detail::is_py_space(cp)) {
+    } else if (pplug::detail::unicode::is_py_space(cp)) {
       out.push_back(' ');
     } else {
-      const int d = detail::decimal_value(cp);
+      const int d = pplug::detail::unicode::decimal_value(cp);
       if (d < 0) return false;
       out.push_back(static_cast<char>('0' + d));
     }
@@ -90,7 +93,7 @@ locale_t c_locale() {
 
 std::optional<double> parse_python_float(std::string_view text) {
   std::string s;
-  if (!to_ascii(detail::py_strip(text), s)) return std::nullopt;
+  if (!to_ascii(pplug::detail::unicode::py_strip(text), s)) return std::nullopt;
   if (!remove_underscores(s)) return std::nullopt;
   // float() strips ASCII whitespace once more; after str.strip() only interior spaces can remain,
   // and those make the literal invalid below.

@@ -1,8 +1,8 @@
 #include <algorithm>
 
-#include "lamp/unicode.h"
 #include "pplug/error.h"
 #include "pplug/lamp_prompt.h"
+#include "text/python_str.h"
 
 namespace pplug::lamp {
 namespace {
@@ -41,7 +41,7 @@ TokenPrefix encode_prefix(const TokenCounter& counter, std::string_view text, si
 }
 
 std::vector<int> WhitespaceTokenCounter::encode(const std::string& text) const {
-  const auto words = detail::py_split(text);
+  const auto words = pplug::detail::unicode::py_split(text);
   std::vector<int> ids;
   ids.reserve(words.size());
   std::lock_guard<std::mutex> lock(mutex_);

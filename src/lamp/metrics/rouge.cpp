@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "lamp/unicode.h"
 #include "pplug/lamp_metrics.h"
+#include "text/utf8.h"
 
 namespace pplug::lamp {
 namespace {
@@ -35,8 +35,9 @@ std::vector<std::string> rouge_tokenize(std::string_view text) {
       }
       continue;
     }
-    char32_t cp;
-    detail::next_code_point(text, i, cp);
+    size_t length = 0;
+    const char32_t cp = pplug::detail::code_point_at(text, i, &length);
+    i += length;
     // The only non-ASCII code points whose Python lower() contains [a-z0-9]:
     if (cp == 0x212A) {  // KELVIN SIGN -> "k"
       current.push_back('k');

@@ -4,10 +4,10 @@
 #include <numeric>
 #include <optional>
 
-#include "lamp/json_writer.h"
-#include "lamp/unicode.h"
+#include "lamp/data/json_writer.h"
 #include "pplug/error.h"
 #include "pplug/lamp_retrieval.h"
+#include "text/python_str.h"
 
 namespace pplug::lamp {
 namespace {
@@ -22,8 +22,8 @@ void require_lamp(Task task) {
 // input[find(marker) + len(marker):].strip(), or the stripped input when the marker is absent.
 std::string after_marker(std::string_view input, std::string_view marker) {
   const size_t at = input.find(marker);
-  if (at == std::string_view::npos) return std::string(detail::py_strip(input));
-  return std::string(detail::py_strip(input.substr(at + marker.size())));
+  if (at == std::string_view::npos) return std::string(pplug::detail::unicode::py_strip(input));
+  return std::string(pplug::detail::unicode::py_strip(input.substr(at + marker.size())));
 }
 
 // The strings between double quotes, in order (quotes do not nest).
@@ -93,7 +93,7 @@ std::string retrieval_query(Task task, std::string_view input) {
   switch (task) {
     case Task::kLaMP1: {
       const auto quoted = quoted_strings(input);
-      if (quoted.size() < 3) return std::string(detail::py_strip(input));
+      if (quoted.size() < 3) return std::string(pplug::detail::unicode::py_strip(input));
       return std::string(quoted[1]) + " " + std::string(quoted[2]);
     }
     case Task::kLaMP2:

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <numeric>
 
-#include "lamp/unicode.h"
 #include "pplug/lamp_retrieval.h"
+#include "text/python_str.h"
 
 namespace pplug::lamp {
 
@@ -76,7 +76,7 @@ std::vector<double> Bm25Okapi::scores(const std::vector<std::string>& query) con
 
 std::vector<std::string> whitespace_tokens(std::string_view text) {
   std::vector<std::string> out;
-  for (std::string_view piece : detail::py_split(text)) out.emplace_back(piece);
+  for (std::string_view piece : pplug::detail::unicode::py_split(text)) out.emplace_back(piece);
   return out;
 }
 

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "lamp/synth_kinds.h"
+#include "lamp/synth/synth_kinds.h"
 #include "pplug/error.h"
 #include "util/file_io.h"
 

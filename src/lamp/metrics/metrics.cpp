@@ -2,10 +2,10 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "lamp/numeric.h"
-#include "lamp/unicode.h"
+#include "lamp/metrics/numeric.h"
 #include "pplug/error.h"
 #include "pplug/lamp_metrics.h"
+#include "text/python_str.h"
 
 namespace pplug::lamp {
 namespace {
@@ -51,12 +51,12 @@ Scores classification_impl(const std::vector<std::string>& labels,
   std::vector<long> tp(num_labels, 0), fp(num_labels, 0), fn(num_labels, 0);
   long correct = 0;
   for (size_t i = 0; i < golds.size(); ++i) {
-    const auto g = index.find(detail::py_strip(golds[i]));
+    const auto g = index.find(pplug::detail::unicode::py_strip(golds[i]));
     if (g == index.end()) {
       throw FormatError(describe_gold(i, ids) + " is not a valid label: \"" +
                         std::string(golds[i]) + "\"");
     }
-    const auto p = index.find(detail::py_strip(predictions[i]));
+    const auto p = index.find(pplug::detail::unicode::py_strip(predictions[i]));
     const int gold = g->second;
     const int pred = p == index.end() ? -1 : p->second;
     if (pred == gold) {
@@ -102,7 +102,7 @@ void check_gold(Task task, std::string_view gold, const std::string& where) {
   switch (metric_family(task)) {
     case MetricFamily::kClassification: {
       const auto& labels = task_labels(task);
-      const std::string_view stripped = detail::py_strip(gold);
+      const std::string_view stripped = pplug::detail::unicode::py_strip(gold);
       for (const auto& label : labels) {
         if (label == stripped) return;
       }

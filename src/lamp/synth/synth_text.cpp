@@ -3,7 +3,7 @@
 // end: the hidden trait, shown by the user's past titles / tweets.
 #include <algorithm>
 
-#include "lamp/synth_kinds.h"
+#include "lamp/synth/synth_kinds.h"
 
 namespace pplug::lamp::detail {
 namespace {

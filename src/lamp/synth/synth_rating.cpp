@@ -3,7 +3,7 @@
 // between what their past reviews say and the scores they gave.
 #include <algorithm>
 
-#include "lamp/synth_kinds.h"
+#include "lamp/synth/synth_kinds.h"
 
 namespace pplug::lamp::detail {
 namespace {
