@@ -194,15 +194,16 @@ int main(int argc, char** argv) {
     const std::string history = R"([{"id": "h1", "text": "a red ball", "score": 4},)"
                                 R"( {"text": "no id", "date": "2020"}])";
     write(dir + "/user_record/history_body.json", std::string(1, '\0') + history);
-    const auto items = serve::history_items_from_json(nlohmann::json::parse(history), "seed");
+    const auto items =
+        pplug::serve::history_items_from_json(nlohmann::json::parse(history), "seed");
     write(dir + "/user_record/two_items.bin",
-          "\x01" + serve::frame_user_record(
+          "\x01" + pplug::serve::frame_user_record(
                        "u1", items,
                        safetensors_bytes(
                            {{"item_vectors", "F32", {2, 4}}, {"item_projections", "F32", {2, 3}}},
                            user_meta(kUserEmbeddingVersion, R"(["h1",""])"))));
     write(dir + "/user_record/empty.bin",
-          "\x01" + serve::frame_user_record(
+          "\x01" + pplug::serve::frame_user_record(
                        "u1", {}, safetensors_bytes({}, user_meta(kUserEmbeddingVersion, "[]"))));
   }
   for (int version : {2, 3, 4}) {
