@@ -22,6 +22,7 @@
 #include "plug/plugin_module.h"
 #include "plug/plugin_training.h"
 #include "pplug/error.h"
+#include "pplug/lamp_training.h"
 #include "pplug/llama_config.h"
 #include "pplug/persona_plug.h"
 #include "pplug/safetensors.h"
@@ -50,7 +51,7 @@ void dump(const CLI::App& app, cli::TrainArgs& a) {
     throw InvalidArgument("train_dump: --resume and --dev-* are not part of the reference");
   }
   const lamp::Task task = lamp::parse_task(a.task);
-  const auto train = cli::read_split(a.train_questions, a.train_outputs, task);
+  const auto train = read_labelled_split(a.train_questions, a.train_outputs, task);
   const auto llm = cli::load_cli_model(a.model, a.tokenizer, a.dtype);
   cli::apply_recipe(app, a, llm);  // as cmd_train.cpp resolves it
   const auto encoder = load_sentence_encoder(a.encoder, llm);

@@ -8,8 +8,7 @@
 namespace pplug::detail {
 
 // str.strip(): removes leading and trailing characters that Python's str.isspace() accepts
-// (ASCII whitespace, U+001C..U+001F, U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029,
-// U+202F, U+205F, U+3000).
+// (text/python_str.h), as a string to concatenate.
 std::string py_strip(std::string_view s);
 // str.strip(chars) / lstrip(chars) / rstrip(chars) for ASCII `chars`.
 std::string strip_chars(std::string_view s, std::string_view chars, bool left, bool right);

@@ -10,9 +10,8 @@
 #include "cli/commands.h"
 #include "cli/train_args.h"
 #include "pplug/error.h"
-#include "pplug/evaluator.h"
 #include "pplug/lamp_data.h"
-#include "pplug/lamp_metrics.h"
+#include "pplug/lamp_training.h"
 #include "pplug/trainer.h"
 #include "util/log.h"
 
@@ -25,12 +24,12 @@ void run_train(const CLI::App& cmd, TrainArgs& a, const DistributedArgs& d) {
   launch_workers_if_asked(d);
   set_threads(a.threads);
   const lamp::Task task = lamp::parse_task(a.task);
-  const auto train = read_split(a.train_questions, a.train_outputs, task);
+  const auto train = read_labelled_split(a.train_questions, a.train_outputs, task);
   LabelledSplit dev;
   const bool has_dev = !a.dev_questions.empty();
   if (has_dev) {
     if (a.dev_outputs.empty()) throw InvalidArgument("--dev-questions needs --dev-outputs");
-    dev = read_split(a.dev_questions, a.dev_outputs, task);
+    dev = read_labelled_split(a.dev_questions, a.dev_outputs, task);
   }
   // Joined before the model loads: a rank that cannot join fails before the slow part.
   const auto comm = join_group_from_env(d);
@@ -49,17 +48,7 @@ void run_train(const CLI::App& cmd, TrainArgs& a, const DistributedArgs& d) {
   a.options.out_dir = a.out;
   a.options.communicator = comm;
   DevEvaluator dev_eval;
-  if (has_dev) {
-    dev_eval = [&](const PersonaPlug& p) {
-      EvalOptions eo;
-      eo.method = EvalMethod::kPplug;
-      eo.generation = default_generation_options(task);
-      eo.generation.num_beams = 1;  // dev selection: greedy is enough and much cheaper
-      eo.progress_bar = false;
-      const auto preds = predict_sharded(comm.get(), llm, &p, task, dev.questions, eo);
-      return primary_metric(task, lamp::score(task, dev.golds, preds));
-    };
-  }
+  if (has_dev) dev_eval = lamp_dev_evaluator(llm, task, dev, comm);
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
   const auto summary = train_plugin(plug, train, a.options, dev_eval, a.resume);

@@ -1,7 +1,5 @@
 #include "cli/train_args.h"
 
-#include <set>
-
 #include "cli/cli_common.h"
 #include "pplug/error.h"
 #include "pplug/lamp_data.h"
@@ -14,37 +12,6 @@ namespace {
 constexpr const char* kEpochsHelp = "Passes over the training set (default: from --recipe)";
 
 }  // namespace
-
-LabelledSplit read_split(const std::string& questions, const std::string& outputs,
-                         lamp::Task task) {
-  LabelledSplit split;
-  lamp::QuestionsReadOptions ro;
-  ro.task = task;
-  split.questions = lamp::read_questions(questions, ro);
-  const auto golds = lamp::read_outputs(outputs);
-  if (!golds.task.empty() && lamp::parse_task(golds.task) != task) {
-    throw MismatchError(outputs + ": task is " + golds.task + ", but --task is " +
-                        lamp::task_name(task));
-  }
-  split.golds = golds.golds;
-  lamp::check_golds(task, split.golds, outputs);  // what `score` would refuse
-  // The official scorer requires equal id sets; training does too, to catch mixed-up files.
-  std::set<std::string> q_ids, g_ids;
-  for (const auto& q : split.questions) q_ids.insert(q.id);
-  for (const auto& g : split.golds) g_ids.insert(g.id);
-  if (q_ids != g_ids) {
-    std::string diff;
-    int shown = 0;
-    for (const auto& id : q_ids) {
-      if (!g_ids.count(id) && shown++ < 5) diff += " " + id + " (no gold)";
-    }
-    for (const auto& id : g_ids) {
-      if (!q_ids.count(id) && shown++ < 5) diff += " " + id + " (no question)";
-    }
-    throw MismatchError(questions + " and " + outputs + " have different ids:" + diff);
-  }
-  return split;
-}
 
 std::vector<std::string> apply_recipe(const CLI::App& cmd, TrainArgs& a, const LoadedModel& llm) {
   const TrainingRecipe r = training_recipe(parse_recipe(a.recipe), llm, a.task);

@@ -28,10 +28,6 @@ struct TrainArgs {
 // Registers every option of `pplug train` on `cmd`, bound to `a`.
 void add_train_options(CLI::App* cmd, TrainArgs& a);
 
-// Reads a questions file and its golds, checking them as `score` would and that both hold the
-// same ids.
-LabelledSplit read_split(const std::string& questions, const std::string& outputs, lamp::Task task);
-
 // Fills every recipe-controlled option the command line left out (`--encoder`, `--epochs`,
 // `--lr`, `--history-dropout-copies`, `--aggregator`, `--temperature`, `--scores`,
 // `--persona-tokens`, `--placement`, EOS) from `--recipe` for `llm`; returns the recipe's reasons,

@@ -24,9 +24,10 @@ const std::map<std::string, int> kLayerOf = {
     {"models", 5},                                     // Llama, T5, BERT
     {"generation", 6}, {"io", 6},                      // decoding; model files
     {"plug", 7},                                       // Persona-Plug
-    {"eval", 8},       {"train", 8},                   // evaluation; training
-    {"serve", 9},                                      // the HTTP server
-    {"cli", 10},                                       // the pplug binary
+    {"eval", 8},                                       // evaluation
+    {"train", 9},                                      // training
+    {"serve", 10},                                     // the HTTP server
+    {"cli", 11},                                       // the pplug binary
 };
 
 // The folder whose layer each public header belongs to (where it is implemented).
@@ -62,6 +63,7 @@ const std::map<std::string, std::string> kPublicHeaderOwner = {
     {"plugin_config.h", "format"},
     {"evaluator.h", "eval"},
     {"trainer.h", "train"},
+    {"lamp_training.h", "train"},
     {"training_recipe.h", "train"},
 };
 
