@@ -48,7 +48,8 @@ fi
 SECONDS_EACH="${1:-60}"
 ALL_TARGETS=(lamp_questions lamp_outputs gguf_metadata spm_model_proto tokenizer_json
              wordpiece_vocab safetensors_header safetensors_index llama2c_header model_config
-             plugin_manifest user_embedding chat_template openai_request user_record)
+             plugin_manifest user_embedding chat_template openai_request user_record
+             tokenizer_folder)
 read -r -a TARGETS <<< "${FUZZ_TARGETS:-${ALL_TARGETS[*]}}"
 
 found_any=0
@@ -63,7 +64,7 @@ for t in "${TARGETS[@]}"; do
   dict=()
   case "$t" in
     lamp_* | tokenizer_json | safetensors_* | model_config | plugin_manifest | user_embedding | \
-      openai_request | user_record)
+      openai_request | user_record | tokenizer_folder)
       dict=(-dict=tests/fuzz/json.dict) ;;
   esac
   echo "fuzz: $t for ${SECONDS_EACH}s (log: $log)"
