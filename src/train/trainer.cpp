@@ -270,21 +270,21 @@ TrainSummary train_plugin(PersonaPlug& plug, const LabelledSplit& train, const T
   bool have_best = false;
   if (!resume_dir.empty()) {
     const std::string state_path = (fs::path(resume_dir) / "state.json").string();
-    json state;
+    json saved_run;
     try {
-      state = json::parse(detail::read_file(state_path));
+      const json state = json::parse(detail::read_file(state_path));
       start_epoch = state.at("epoch").get<int>();
       start_step_in_epoch = state.at("step_in_epoch").get<int64_t>();
       global_step = state.at("global_step").get<int64_t>();
       have_best = state.at("have_best").get<bool>();
       best_dev = state.at("best_dev").get<double>();
-      (void)state.at("run");
+      saved_run = state.at("run");
     } catch (const std::exception& e) {  // FormatError from read_file, or nlohmann's
       throw FormatError(state_path + ": not a training checkpoint's state (" + e.what() + ")");
     }
-    if (state.at("run") != run) {
+    if (saved_run != run) {
       throw MismatchError(resume_dir + ": was saved by a run with other data or options: " +
-                          state.at("run").dump() + " vs " + run.dump());
+                          saved_run.dump() + " vs " + run.dump());
     }
     detail::PluginTraining::load_weights(
         plug, (fs::path(resume_dir) / "plugin" / "plugin.safetensors").string());
