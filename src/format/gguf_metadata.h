@@ -40,12 +40,21 @@ struct GgufValue {
   std::vector<double> reals;
 };
 
-// ggml's tensor type ids (ggml.h); the ones pplug reads and writes have names below.
+// ggml's tensor type ids (ggml.h); the ones pplug reads or writes have names below (Q4_1, Q5_0,
+// Q5_1 and the K-quants it only reads, expanded by format/ggml_dequantize.h).
 enum class GgmlType : uint32_t {
   kF32 = 0,
   kF16 = 1,
   kQ4_0 = 2,
+  kQ4_1 = 3,
+  kQ5_0 = 6,
+  kQ5_1 = 7,
   kQ8_0 = 8,
+  kQ2_K = 10,
+  kQ3_K = 11,
+  kQ4_K = 12,
+  kQ5_K = 13,
+  kQ6_K = 14,
   kBF16 = 30,
 };
 
