@@ -5,7 +5,9 @@
 //  - a Hugging Face `tokenizer.json`, or a folder holding one: encoding is that of HF
 //    `tokenizers` with add_special_tokens=False; BOS/EOS/PAD come from tokenizer_config.json
 //    beside it (else config.json / generation_config.json, else the post-processor);
-//  - a GGUF file's vocabulary (`.gguf`, tokenizer.ggml.model "gpt2"), encoded as llama.cpp does.
+//  - a GGUF file's vocabulary (`.gguf`, tokenizer.ggml.model "llama" or "t5" for SentencePiece,
+//    "gpt2" for byte-level BPE, "bert" for WordPiece with BOS = [CLS] and EOS = [SEP]), encoded
+//    as llama.cpp does.
 // A folder holding both tokenizer.json and tokenizer.model reads tokenizer.json, as HF
 // transformers does. Thread-safe for concurrent use of the const methods on one instance.
 #pragma once

@@ -34,8 +34,8 @@ std::unique_ptr<TokenizerBackend> make_spm_backend(const std::string& path);
 // A GGUF file's SentencePiece vocabulary (tokenizer.ggml.model "llama" or "t5"), run by
 // sentencepiece itself (tokenizer/gguf_spm_vocab.h). Throws FormatError naming the file.
 std::unique_ptr<TokenizerBackend> make_spm_backend_from_gguf(const GgufMetadata& meta);
-// A tokenizer.json file or a GGUF vocabulary (.gguf), through pplug::hf::HfTokenizer
-// (hf_backend.cpp). Throws FormatError naming the file.
+// A tokenizer.json file or a GGUF vocabulary (.gguf, model type "gpt2" or "bert"), through
+// pplug::hf::HfTokenizer (hf_backend.cpp). Throws FormatError naming the file.
 std::unique_ptr<TokenizerBackend> make_hf_backend(const std::string& path);
 
 }  // namespace pplug::detail

@@ -1,7 +1,8 @@
 // GGUF files: the header / metadata / tensor-table reader (read_gguf_metadata, from a file as
 // pplug reads it), then what pplug builds from the metadata: a SentencePiece vocabulary
 // (tokenizer.ggml.model "llama" / "t5": spm_model_from_gguf, then the ModelProto written and
-// parsed back) or a byte-level BPE one ("gpt2": HfTokenizer::load, then an encode/decode).
+// parsed back) or one read through the tokenizer.json code ("gpt2" byte-level BPE, "bert"
+// WordPiece: HfTokenizer::load, then an encode/decode).
 #include <cstdio>
 #include <cstdlib>
 
@@ -30,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       return;
     }
     const detail::GgufValue* model = meta.find("tokenizer.ggml.model");
-    if (model != nullptr && model->text == "gpt2") {
+    if (model != nullptr && (model->text == "gpt2" || model->text == "bert")) {
       const hf::HfTokenizer tok = hf::HfTokenizer::load(file.path());
       const std::vector<int> ids = tok.encode("Hello world, 123 ünïcode 日本 \n\t!", true, true);
       (void)tok.decode(ids, false);

@@ -151,6 +151,18 @@ int main(int argc, char** argv) {
   }
   {
     GgufWriter w;
+    w.add_string("tokenizer.ggml.model", "bert");
+    w.add_strings("tokenizer.ggml.tokens", {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "\xe2\x96\x81hello",
+                                            "\xe2\x96\x81world", "s", "\xe2\x96\x81,"});
+    w.add_int32s("tokenizer.ggml.token_type", {3, 3, 3, 3, 1, 1, 1, 1});
+    w.add_uint32("tokenizer.ggml.unknown_token_id", 1);
+    w.add_uint32("tokenizer.ggml.cls_token_id", 2);
+    w.add_uint32("tokenizer.ggml.seperator_token_id", 3);
+    w.add_uint32("tokenizer.ggml.padding_token_id", 0);
+    w.write(dir + "/gguf_metadata/bert.gguf");
+  }
+  {
+    GgufWriter w;
     add_llama_header(w);
     w.add_uint8s("general.bytes", "\x01\x02\x03");
     w.add_float32s("general.floats", {1.0f, -2.5f});

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "format/gguf_writer.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"
 #include "pplug/tokenizer.h"
@@ -195,12 +196,42 @@ TEST(TokenizerFormats, GgufGpt2VocabularyLoads) {
   expect_fixture(tok, gguf + ".inp");
 }
 
-TEST(TokenizerFormats, GgufOfAnotherModelTypeIsRefused) {
-  // WordPiece ("bert") GGUF vocabularies are not read yet.
+// llama.cpp's WordPiece vocabulary of BGE (bert-base-uncased's tokens in its phantom-space
+// form) reads as BERT's tokenizer: the ids are bert-base-uncased's (see
+// tests/base/tokenizer/hf/hf_gguf_bert_test.cpp for the comparison with vocab.txt).
+TEST(TokenizerFormats, GgufBertVocabularyLoads) {
   PPLUG_REQUIRE_SHARED(gguf, "gguf-vocab/ggml-vocab-bert-bge.gguf");
-  const std::string what = error_of<FormatError>([&] { Tokenizer tok(gguf); });
-  EXPECT_NE(what.find(gguf), std::string::npos) << what;
+  const Tokenizer tok(gguf);
+  EXPECT_EQ(tok.vocab_size(), 30522);
+  EXPECT_EQ(tok.encode("Hello, world!"), (Ids{7592, 1010, 2088, 999}));
+  EXPECT_EQ(
+      tok.encode("H\xC3\xA9llo embeddings", true, true),
+      (Ids{101, 7592, 7861, 8270, 4667, 2015, 102}));  // [CLS] hello em ##bed ##ding ##s [SEP]
+  EXPECT_EQ(tok.bos_id(), 101);                        // [CLS]
+  EXPECT_EQ(tok.eos_id(), 102);                        // [SEP]
+  EXPECT_EQ(tok.unk_id(), 100);
+  EXPECT_EQ(tok.pad_id(), 0);
+  EXPECT_TRUE(tok.is_control(101));
+  EXPECT_FALSE(tok.is_control(7592));
+  EXPECT_EQ(tok.id_to_piece(2015), "##s");
+  EXPECT_EQ(tok.decode({101, 7592, 1010, 2088, 999, 102}), "hello, world!");
+}
+
+TEST(TokenizerFormats, GgufOfAnUnknownModelTypeIsRefused) {
+  const std::string path =
+      (fs::temp_directory_path() /
+       ("pplug_tokenizer_formats_" +
+        std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_rwkv.gguf"))
+          .string();
+  detail::GgufWriter w;
+  w.add_string("tokenizer.ggml.model", "rwkv");
+  w.add_strings("tokenizer.ggml.tokens", {"a", "b"});
+  w.write(path);
+  const std::string what = error_of<FormatError>([&] { Tokenizer tok(path); });
+  fs::remove(path);
+  EXPECT_NE(what.find(path), std::string::npos) << what;
   EXPECT_NE(what.find("tokenizer.ggml.model"), std::string::npos) << what;
+  EXPECT_NE(what.find("\"rwkv\""), std::string::npos) << what;
 }
 
 // SentencePiece-style BPE in tokenizer.json (as TinyLlama and Mistral ship it): <0xNN> pieces

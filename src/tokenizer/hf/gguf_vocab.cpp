@@ -1,11 +1,12 @@
-// A GGUF vocabulary (tokenizer.ggml.*) of model type "gpt2" mapped onto the tokenizer.json
-// machinery: byte-level BPE with the pre-tokenizer regexes llama.cpp applies for each
-// tokenizer.ggml.pre value, control tokens as special added tokens, user-defined tokens as
-// ordinary added tokens.
+// A GGUF vocabulary (tokenizer.ggml.*): the keys every model type shares, the dispatch on
+// tokenizer.ggml.model, and type "gpt2" mapped onto the tokenizer.json machinery: byte-level
+// BPE with the pre-tokenizer regexes llama.cpp applies for each tokenizer.ggml.pre value,
+// control tokens as special added tokens, user-defined tokens as ordinary added tokens.
 #include <map>
 
 #include "format/gguf_metadata.h"
 #include "pplug/error.h"
+#include "tokenizer/hf/gguf_vocab.h"
 #include "tokenizer/hf/hf_tokenizer_impl.h"
 #include "tokenizer/hf/regex.h"
 
@@ -93,59 +94,26 @@ class RegexChainPreTokenizer : public PreTokenizer {
   std::unique_ptr<PreTokenizer> byte_level_;
 };
 
-const detail::GgufValue& require(const detail::GgufMetadata& meta, const char* key) {
-  const detail::GgufValue* v = meta.find(key);
-  if (v == nullptr) throw FormatError(meta.path + ": missing key \"" + std::string(key) + "\"");
-  return *v;
-}
-
-int optional_id(const detail::GgufMetadata& meta, const char* key, int vocab_size) {
-  const detail::GgufValue* v = meta.find(key);
-  if (v == nullptr) return -1;
-  if (v->type == detail::GgufType::kArray || v->type == detail::GgufType::kString ||
-      v->integer < 0 || v->integer >= vocab_size) {
-    throw FormatError(meta.path + ": key \"" + key + "\": expected a token id below " +
-                      std::to_string(vocab_size) + ", got " + std::to_string(v->integer));
-  }
-  return static_cast<int>(v->integer);
-}
-
-}  // namespace
-
-std::unique_ptr<HfTokenizer::Impl> parse_gguf_vocab(const std::string& path) {
-  const detail::GgufMetadata meta = detail::read_gguf_metadata(path);
-  const detail::GgufValue& model = require(meta, "tokenizer.ggml.model");
-  if (model.type != detail::GgufType::kString || model.text != "gpt2") {
-    throw FormatError(path +
-                      ": key \"tokenizer.ggml.model\": only \"gpt2\" (byte-level BPE) is "
-                      "supported, got \"" +
-                      model.text + "\"");
-  }
+// A vocabulary of model type "gpt2".
+std::unique_ptr<HfTokenizer::Impl> parse_gguf_bpe(const detail::GgufMetadata& meta) {
+  const std::string& path = meta.path;
   const detail::GgufValue* pre_value = meta.find("tokenizer.ggml.pre");
   const std::string pre = pre_value != nullptr ? pre_value->text : "default";
   PreSpec spec;
   if (!pre_spec(pre, &spec)) {
     throw FormatError(path + ": key \"tokenizer.ggml.pre\": unsupported value \"" + pre + "\"");
   }
-  const detail::GgufValue& tokens = require(meta, "tokenizer.ggml.tokens");
-  if (tokens.element_type != detail::GgufType::kString || tokens.texts.empty()) {
-    throw FormatError(path + ": key \"tokenizer.ggml.tokens\": expected a string array");
-  }
-  const detail::GgufValue& merges_value = require(meta, "tokenizer.ggml.merges");
+  const std::vector<std::string>& tokens = gguf_tokens(meta);
+  const detail::GgufValue& merges_value = gguf_require(meta, "tokenizer.ggml.merges");
   if (merges_value.element_type != detail::GgufType::kString) {
     throw FormatError(path + ": key \"tokenizer.ggml.merges\": expected a string array");
   }
-  const detail::GgufValue* types = meta.find("tokenizer.ggml.token_type");
-  if (types != nullptr && types->integers.size() != tokens.texts.size()) {
-    throw FormatError(
-        path + ": key \"tokenizer.ggml.token_type\": " + std::to_string(types->integers.size()) +
-        " entries for " + std::to_string(tokens.texts.size()) + " tokens");
-  }
+  const detail::GgufValue* types = gguf_token_types(meta, tokens.size());
   Vocab vocab;
   std::vector<AddedToken> added;
-  const int size = static_cast<int>(tokens.texts.size());
+  const int size = static_cast<int>(tokens.size());
   for (int id = 0; id < size; ++id) {
-    const std::string& text = tokens.texts[static_cast<std::size_t>(id)];
+    const std::string& text = tokens[static_cast<std::size_t>(id)];
     if (!vocab.emplace(text, id).second) {
       throw FormatError(path + ": key \"tokenizer.ggml.tokens\"[" + std::to_string(id) +
                         "]: duplicate token \"" + text + "\"");
@@ -184,14 +152,71 @@ std::unique_ptr<HfTokenizer::Impl> parse_gguf_vocab(const std::string& path) {
       spec.regexes, parse_pre_tokenizer(JsonAt{byte_level, file, "pre_tokenizer"}));
   impl->decoder = parse_decoder(JsonAt{byte_level, file, "decoder"});
   finish_vocabulary(*impl, std::move(added), path + ": tokenizer.ggml.token_type");
-  impl->bos = optional_id(meta, "tokenizer.ggml.bos_token_id", size);
-  impl->eos = optional_id(meta, "tokenizer.ggml.eos_token_id", size);
-  impl->unk = optional_id(meta, "tokenizer.ggml.unknown_token_id", size);
-  impl->pad = optional_id(meta, "tokenizer.ggml.padding_token_id", size);
+  impl->bos = gguf_optional_id(meta, "tokenizer.ggml.bos_token_id", size);
+  impl->eos = gguf_optional_id(meta, "tokenizer.ggml.eos_token_id", size);
+  impl->unk = gguf_optional_id(meta, "tokenizer.ggml.unknown_token_id", size);
+  impl->pad = gguf_optional_id(meta, "tokenizer.ggml.padding_token_id", size);
   if (const detail::GgufValue* add_bos = meta.find("tokenizer.ggml.add_bos_token")) {
     impl->add_bos_default = add_bos->integer != 0;
   }
   return impl;
+}
+
+}  // namespace
+
+const detail::GgufValue& gguf_require(const detail::GgufMetadata& meta, const char* key) {
+  const detail::GgufValue* v = meta.find(key);
+  if (v == nullptr) throw FormatError(meta.path + ": missing key \"" + std::string(key) + "\"");
+  return *v;
+}
+
+const std::vector<std::string>& gguf_tokens(const detail::GgufMetadata& meta) {
+  const detail::GgufValue& tokens = gguf_require(meta, "tokenizer.ggml.tokens");
+  if (tokens.type != detail::GgufType::kArray || tokens.element_type != detail::GgufType::kString ||
+      tokens.texts.empty()) {
+    throw FormatError(meta.path + ": key \"tokenizer.ggml.tokens\": expected a string array");
+  }
+  return tokens.texts;
+}
+
+const detail::GgufValue* gguf_token_types(const detail::GgufMetadata& meta, std::size_t tokens) {
+  const detail::GgufValue* types = meta.find("tokenizer.ggml.token_type");
+  if (types != nullptr && (types->type != detail::GgufType::kArray || !types->texts.empty() ||
+                           types->integers.size() != tokens)) {
+    throw FormatError(meta.path + ": key \"tokenizer.ggml.token_type\": " +
+                      std::to_string(types->integers.size()) + " integer entries for " +
+                      std::to_string(tokens) + " tokens");
+  }
+  return types;
+}
+
+int gguf_optional_id(const detail::GgufMetadata& meta, const char* key, int vocab_size) {
+  const detail::GgufValue* v = meta.find(key);
+  if (v == nullptr) return -1;
+  using detail::GgufType;
+  if (v->type == GgufType::kArray || v->type == GgufType::kString ||
+      v->type == GgufType::kFloat32 || v->type == GgufType::kFloat64 ||
+      v->type == GgufType::kBool) {
+    throw FormatError(meta.path + ": key \"" + key + "\": expected an integer token id");
+  }
+  if (v->integer < 0 || v->integer >= vocab_size) {
+    throw FormatError(meta.path + ": key \"" + key + "\": expected a token id below " +
+                      std::to_string(vocab_size) + ", got " + std::to_string(v->integer));
+  }
+  return static_cast<int>(v->integer);
+}
+
+std::unique_ptr<HfTokenizer::Impl> parse_gguf_vocab(const std::string& path) {
+  const detail::GgufMetadata meta = detail::read_gguf_metadata(path);
+  const detail::GgufValue& model = gguf_require(meta, "tokenizer.ggml.model");
+  if (model.type == detail::GgufType::kString && model.text == "gpt2") return parse_gguf_bpe(meta);
+  if (model.type == detail::GgufType::kString && model.text == "bert") {
+    return parse_gguf_wordpiece(meta);
+  }
+  throw FormatError(path +
+                    ": key \"tokenizer.ggml.model\": only \"gpt2\" (byte-level BPE) and "
+                    "\"bert\" (WordPiece) are read here, got \"" +
+                    model.text + "\"");
 }
 
 }  // namespace pplug::hf

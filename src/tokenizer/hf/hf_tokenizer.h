@@ -15,8 +15,9 @@ class HfTokenizer {
  public:
   // Loads `path`: a tokenizer.json, or a folder holding one. BOS/EOS/PAD come from
   // tokenizer_config.json beside it, else config.json / generation_config.json, else the
-  // post-processor's template. A .gguf path reads a GGUF vocabulary of model type "gpt2"
-  // instead (tokenizer.ggml.*, with llama.cpp's pre-tokenizer per tokenizer.ggml.pre). Throws
+  // post-processor's template. A .gguf path reads a GGUF vocabulary instead (tokenizer.ggml.*):
+  // model type "gpt2" with llama.cpp's pre-tokenizer per tokenizer.ggml.pre, or "bert" as the
+  // tokenizer.json of a BERT model (WordPiece, lowercasing, accents stripped). Throws
   // FormatError naming the file, the JSON path and the value of whatever is malformed or
   // unsupported.
   static HfTokenizer load(const std::string& path);

@@ -109,10 +109,14 @@ std::unique_ptr<Model> parse_wordpiece(const JsonAt& j) {
   const auto it = vocab.find(unk_token);
   if (it == vocab.end()) unk.fail("unk_token is not in model.vocab");
   const int unk_id = it->second;
-  return std::make_unique<WordPieceModel>(std::move(vocab), unk_id);
+  return make_wordpiece_model(std::move(vocab), unk_id);
 }
 
 }  // namespace
+
+std::unique_ptr<Model> make_wordpiece_model(Vocab vocab, int unk_id) {
+  return std::make_unique<WordPieceModel>(std::move(vocab), unk_id);
+}
 
 std::unique_ptr<Model> parse_model(const JsonAt& j) {
   const std::string type = j.has("type") ? j.type() : (j.has("merges") ? "BPE" : "");

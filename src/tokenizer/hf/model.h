@@ -47,6 +47,10 @@ std::unique_ptr<Model> make_bpe_model(Vocab vocab, const std::vector<MergeRule>&
                                       BpeOptions options,
                                       const std::function<std::string(std::size_t)>& where_merge);
 
+// Builds a WordPiece model: "##" continuations, at most 100 code points per word (HF's
+// defaults); `unk_id` must be an id of `vocab`.
+std::unique_ptr<Model> make_wordpiece_model(Vocab vocab, int unk_id);
+
 // The model described at `j` (type BPE or WordPiece).
 std::unique_ptr<Model> parse_model(const JsonAt& j);
 
