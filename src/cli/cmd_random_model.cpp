@@ -75,10 +75,11 @@ void register_random_model(CLI::App& app) {
       ->capture_default_str()
       ->check(int_in(1, 1 << 20));
   cmd->add_option("--model-type", args->config.model_type,
-                  "llama, mistral, qwen2 (q/k/v biases), qwen3 (q/k norms; see --head-dim) or "
-                  "t5 (FlanT5 layout, --layers per stack; --format hf)")
+                  "llama, mistral, qwen2 (q/k/v biases), qwen3 (q/k norms; see --head-dim), "
+                  "gemma (GeGLU, scaled embeddings, tied head), phi3 (fused projections in "
+                  "files) or t5 (FlanT5 layout, --layers per stack; --format hf)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"llama", "mistral", "qwen2", "qwen3", "t5"}));
+      ->check(CLI::IsMember({"llama", "mistral", "qwen2", "qwen3", "gemma", "phi3", "t5"}));
   cmd->add_option("--head-dim", args->config.explicit_head_dim,
                   "head size when not dim / heads (Qwen3 style; 0 = dim / heads)")
       ->check(int_in(0, 1024));
@@ -94,8 +95,7 @@ void register_random_model(CLI::App& app) {
   cmd->callback([args] {
     LlamaConfig c = args->config;
     if (c.num_key_value_heads == 0) c.num_key_value_heads = c.num_attention_heads;
-    c.qkv_bias = c.model_type == "qwen2";
-    c.qk_norm = c.model_type == "qwen3";
+    if (c.model_type != "t5") c.set_family_defaults();
     if (args->format == "llama2c" && (c.model_type != "llama" || c.explicit_head_dim > 0)) {
       throw InvalidArgument(
           "random-model: a " + c.model_type +

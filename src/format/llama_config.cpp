@@ -2,12 +2,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 #include "format/json_fields.h"
 #include "pplug/error.h"
 #include "util/file_io.h"
 
 namespace pplug {
 namespace {
+
+constexpr const char* kSupportedModelTypes = "llama, mistral, qwen2, qwen3, gemma, phi3";
 
 using detail::optional_int;
 using detail::optional_number;
@@ -43,10 +47,17 @@ void LlamaConfig::validate(const std::string& source) const {
     throw InvalidArgument(source + ": head_dim must be positive, got " +
                           std::to_string(explicit_head_dim));
   }
-  if (model_type != "llama" && model_type != "mistral" && model_type != "qwen2" &&
-      model_type != "qwen3") {
-    throw InvalidArgument(source + ": model_type '" + model_type +
-                          "' is not supported (llama, mistral, qwen2, qwen3)");
+  if (!is_supported_model_type(model_type)) {
+    throw InvalidArgument(source + ": model_type '" + model_type + "' is not supported (" +
+                          kSupportedModelTypes + ")");
+  }
+  if (hidden_act != "silu" && hidden_act != "gelu_pytorch_tanh" && hidden_act != "gelu") {
+    throw InvalidArgument(source + ": hidden_act '" + hidden_act +
+                          "' is not supported (silu, gelu_pytorch_tanh, gelu)");
+  }
+  if (!(embedding_multiplier > 0) || !std::isfinite(embedding_multiplier)) {
+    throw InvalidArgument(source + ": embedding_multiplier must be positive and finite, got " +
+                          std::to_string(embedding_multiplier));
   }
   if (!rope_scaling_type.empty() && rope_scaling_type != "linear" &&
       rope_scaling_type != "llama3") {
@@ -79,6 +90,66 @@ void LlamaConfig::validate(const std::string& source) const {
   if (!(rms_norm_eps > 0) || !(rope_theta > 0)) {
     throw InvalidArgument(source + ": rms_norm_eps and rope_theta must be positive");
   }
+  if (!rope_freq_factors.empty()) {
+    if (static_cast<int64_t>(rope_freq_factors.size()) != head_dim() / 2) {
+      throw InvalidArgument(source + ": rope_freq_factors has " +
+                            std::to_string(rope_freq_factors.size()) + " entries, expected " +
+                            std::to_string(head_dim() / 2) + " (head dimension / 2)");
+    }
+    for (size_t i = 0; i < rope_freq_factors.size(); ++i) {
+      if (!(rope_freq_factors[i] > 0) || !std::isfinite(rope_freq_factors[i])) {
+        throw InvalidArgument(source + ": rope_freq_factors[" + std::to_string(i) + "] is " +
+                              std::to_string(rope_freq_factors[i]) +
+                              "; factors must be positive and finite");
+      }
+    }
+    if (!rope_scaling_type.empty()) {
+      throw InvalidArgument(source + ": rope_freq_factors and rope_scaling (" + rope_scaling_type +
+                            ") cannot both be given");
+    }
+  }
+}
+
+std::vector<double> LlamaConfig::rope_frequency_divisors() const {
+  const int64_t hd = head_dim();
+  std::vector<double> out(static_cast<size_t>(hd / 2), 1.0);
+  if (!rope_freq_factors.empty()) return {rope_freq_factors.begin(), rope_freq_factors.end()};
+  if (rope_scaling_type == "linear") return std::vector<double>(out.size(), rope_scaling_factor);
+  if (rope_scaling_type != "llama3") return out;
+  // HF's _compute_llama3_parameters: wavelengths shorter than the context / high_freq_factor
+  // keep their frequency, longer than context / low_freq_factor are divided by the factor, and
+  // those between blend the two.
+  const double old_context = static_cast<double>(rope_original_max_position_embeddings);
+  const double low_wavelen = old_context / rope_low_freq_factor;
+  const double high_wavelen = old_context / rope_high_freq_factor;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const double freq =
+        std::pow(rope_theta, -2.0 * static_cast<double>(i) / static_cast<double>(hd));
+    const double wavelen = 2.0 * M_PI / freq;
+    if (wavelen < high_wavelen) continue;
+    if (wavelen > low_wavelen) {
+      out[i] = rope_scaling_factor;
+      continue;
+    }
+    const double smooth = (old_context / wavelen - rope_low_freq_factor) /
+                          (rope_high_freq_factor - rope_low_freq_factor);
+    out[i] = 1.0 / ((1.0 - smooth) / rope_scaling_factor + smooth);
+  }
+  return out;
+}
+
+void LlamaConfig::set_family_defaults() {
+  qkv_bias = model_type == "qwen2";
+  o_bias = false;
+  qk_norm = model_type == "qwen3";
+  hidden_act = model_type == "gemma" ? "gelu_pytorch_tanh" : "silu";
+  embedding_multiplier = model_type == "gemma" ? std::sqrt(static_cast<double>(hidden_size)) : 1.0;
+  if (model_type == "gemma") tie_word_embeddings = true;
+}
+
+bool LlamaConfig::is_supported_model_type(const std::string& t) {
+  return t == "llama" || t == "mistral" || t == "qwen2" || t == "qwen3" || t == "gemma" ||
+         t == "phi3";
 }
 
 namespace {
@@ -117,6 +188,41 @@ void read_rope_scaling(const json& j, const std::string& path, LlamaConfig& c) {
   }
 }
 
+// The MLP activation: "silu" for every family but Gemma, whose config names it in
+// hidden_activation (newer files) or hidden_act. HF falls back to the tanh approximation when
+// a Gemma config says only "gelu" (the original release's value, which the model was trained
+// with), and so does pplug.
+std::string read_activation(const json& j, const std::string& path, const std::string& type) {
+  auto text = [&](const char* field) -> std::string {
+    if (!j.contains(field) || j[field].is_null()) return "";
+    if (!j[field].is_string()) {
+      throw FormatError(path + ": field '" + field + "' must be a string, got " +
+                        detail::json_shown(j[field]));
+    }
+    return j[field].get<std::string>();
+  };
+  if (type != "gemma") {
+    const std::string act = text("hidden_act");
+    if (!act.empty() && act != "silu") {
+      throw FormatError(path + ": hidden_act is '" + act + "'; model_type " + type +
+                        " supports only 'silu' (SwiGLU)");
+    }
+    return "silu";
+  }
+  std::string act = text("hidden_activation");
+  const char* field = "hidden_activation";
+  if (act.empty()) {
+    act = text("hidden_act");
+    field = "hidden_act";
+    if (act.empty() || act == "gelu") return "gelu_pytorch_tanh";
+  }
+  if (act != "gelu_pytorch_tanh" && act != "gelu") {
+    throw FormatError(path + ": " + field + " is '" + act +
+                      "'; supported for gemma: gelu_pytorch_tanh, gelu");
+  }
+  return act;
+}
+
 }  // namespace
 
 LlamaConfig load_llama_config(const std::string& path) {
@@ -126,15 +232,18 @@ LlamaConfig load_llama_config(const std::string& path) {
     if (!j["model_type"].is_string())
       throw FormatError(path + ": field 'model_type' must be a string");
     c.model_type = j["model_type"].get<std::string>();
-    if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2" &&
-        c.model_type != "qwen3") {
+    if (!LlamaConfig::is_supported_model_type(c.model_type)) {
       throw FormatError(path + ": model_type is '" + c.model_type +
-                        "'; supported: llama, mistral, qwen2, qwen3");
+                        "'; supported: " + kSupportedModelTypes);
     }
   }
-  if (j.contains("hidden_act") && j["hidden_act"] != "silu") {
-    throw FormatError(path + ": hidden_act is " + detail::json_shown(j["hidden_act"]) +
-                      "; only 'silu' (SwiGLU) is supported");
+  c.hidden_act = read_activation(j, path, c.model_type);
+  if (c.model_type == "phi3" && j.contains("partial_rotary_factor") &&
+      !j["partial_rotary_factor"].is_null() &&
+      optional_number(j, path, "partial_rotary_factor", 1.0) != 1.0) {
+    throw FormatError(path + ": partial_rotary_factor " +
+                      detail::json_shown(j["partial_rotary_factor"]) +
+                      " is not supported (RoPE over part of each head)");
   }
   if (optional_bool(j, path, "mlp_bias", false)) {
     throw FormatError(path + ": mlp_bias true is not supported");
@@ -150,6 +259,8 @@ LlamaConfig load_llama_config(const std::string& path) {
   c.max_position_embeddings = required_int(j, path, "max_position_embeddings");
   c.rms_norm_eps = optional_number(j, path, "rms_norm_eps", 1e-6);
   c.rope_theta = optional_number(j, path, "rope_theta", 10000.0);
+  // Gemma ties its output head unless told otherwise (HF GemmaConfig's default).
+  c.tie_word_embeddings = c.model_type == "gemma";
   if (j.contains("tie_word_embeddings")) {
     if (!j["tie_word_embeddings"].is_boolean()) {
       throw FormatError(path + ": field 'tie_word_embeddings' must be a boolean");
@@ -168,11 +279,13 @@ LlamaConfig load_llama_config(const std::string& path) {
   read_rope_scaling(j, path, c);
   // Qwen configs carry a sliding_window that only applies with use_sliding_window; Mistral's
   // applies whenever set.
-  const bool window_used =
-      c.model_type == "mistral" || optional_bool(j, path, "use_sliding_window", false);
+  const bool window_used = c.model_type == "mistral" || c.model_type == "phi3" ||
+                           optional_bool(j, path, "use_sliding_window", false);
   if (window_used && j.contains("sliding_window") && !j["sliding_window"].is_null()) {
     c.sliding_window = required_int(j, path, "sliding_window");
   }
+  if (c.model_type == "gemma")
+    c.embedding_multiplier = std::sqrt(static_cast<double>(c.hidden_size));
   try {
     c.validate(path);
   } catch (const InvalidArgument& e) {
@@ -196,13 +309,33 @@ void save_llama_config(const LlamaConfig& c, const std::string& path) {
             {"tie_word_embeddings", c.tie_word_embeddings},
             {"bos_token_id", c.bos_token_id},
             {"eos_token_id", c.eos_token_id},
-            {"hidden_act", "silu"},
+            {"hidden_act", c.hidden_act},
             {"torch_dtype", "float32"}};
   j["model_type"] = c.model_type;
   j["architectures"] = {c.model_type == "qwen2"     ? "Qwen2ForCausalLM"
                         : c.model_type == "qwen3"   ? "Qwen3ForCausalLM"
                         : c.model_type == "mistral" ? "MistralForCausalLM"
+                        : c.model_type == "gemma"   ? "GemmaForCausalLM"
+                        : c.model_type == "phi3"    ? "Phi3ForCausalLM"
                                                     : "LlamaForCausalLM"};
+  if (c.model_type == "gemma") {
+    // HF derives the embedding scale from hidden_size; any other value cannot be written.
+    if (std::abs(c.embedding_multiplier - std::sqrt(static_cast<double>(c.hidden_size))) > 1e-9) {
+      throw InvalidArgument(path + ": a gemma config with embedding_multiplier " +
+                            std::to_string(c.embedding_multiplier) +
+                            " (not sqrt(hidden_size)) cannot be written as config.json");
+    }
+    j["hidden_activation"] = c.hidden_act;
+  } else if (c.embedding_multiplier != 1.0 || c.hidden_act != "silu") {
+    throw InvalidArgument(path + ": a " + c.model_type + " config with embedding_multiplier " +
+                          std::to_string(c.embedding_multiplier) + " and hidden_act " +
+                          c.hidden_act + " has no config.json form");
+  }
+  if (!c.rope_freq_factors.empty()) {
+    throw InvalidArgument(path +
+                          ": the model's RoPE frequency factors (a GGUF rope_freqs tensor) have "
+                          "no config.json form; write it as GGUF");
+  }
   if (c.explicit_head_dim > 0) j["head_dim"] = c.explicit_head_dim;
   if (c.model_type != "qwen2") j["attention_bias"] = c.qkv_bias;
   if (c.sliding_window > 0) {

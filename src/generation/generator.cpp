@@ -32,11 +32,10 @@ Generator::Generator(std::shared_ptr<const LanguageModel> model,
                      std::shared_ptr<const Tokenizer> tokenizer)
     : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
   if (!model_ || !tokenizer_) throw InvalidArgument("Generator needs a model and a tokenizer");
-  // A decoder-only model's tokenizer covers its vocabulary exactly; T5's embedding may have more
-  // rows than its tokenizer has pieces (padding and sentinels), never fewer.
-  const bool fits = model_->is_encoder_decoder() ? tokenizer_->vocab_size() <= model_->vocab_size()
-                                                 : tokenizer_->vocab_size() == model_->vocab_size();
-  if (!fits) {
+  // The embedding may have more rows than the tokenizer has pieces (T5's sentinels; Qwen and
+  // Phi-3 pad theirs to a round size), never fewer: the extra rows are never sampled
+  // (mask_unknown).
+  if (tokenizer_->vocab_size() > model_->vocab_size()) {
     throw MismatchError(
         tokenizer_->path() + ": tokenizer has " + std::to_string(tokenizer_->vocab_size()) +
         " pieces, the model's vocab_size is " + std::to_string(model_->vocab_size()));

@@ -7,6 +7,7 @@
 
 #include "format/gguf_metadata.h"
 #include "format/safetensors_header.h"
+#include "io/family_layout.h"
 #include "io/hf_weights.h"
 #include "io/llama2c_probe.h"
 #include "pplug/error.h"
@@ -130,6 +131,8 @@ RawModel read_hf_model(const std::string& dir) {
   RawModel raw;
   raw.config = load_llama_config((fs::path(dir) / "config.json").string());
   raw.weights = detail::read_hf_weights(dir);
+  detail::split_fused_projections(raw.config, &raw.weights, dir);
+  detail::shift_norm_weights(raw.config, &raw.weights, +1.0);
   return raw;
 }
 
@@ -143,8 +146,11 @@ void save_hf_model(const RawModel& model, const std::string& dir,
     if (model.config.tie_word_embeddings && name == "lm_head.weight") continue;
     weights.emplace_back(name, t);
   }
-  save_safetensors((fs::path(dir) / "model.safetensors").string(), weights, {{"format", "pt"}});
+  detail::shift_norm_weights(model.config, &weights, -1.0);
+  weights = detail::fuse_projections(model.config, weights);
+  // The config first: what has no config.json form is refused before any weights are written.
   save_llama_config(model.config, (fs::path(dir) / "config.json").string());
+  save_safetensors((fs::path(dir) / "model.safetensors").string(), weights, {{"format", "pt"}});
   if (!tokenizer_path.empty()) copy_tokenizer(tokenizer_path, fs::path(dir));
 }
 
@@ -282,7 +288,9 @@ LoadedModel load_model(const std::string& path, const ModelLoadOptions& options)
     const std::string tok =
         options.tokenizer_path.empty() ? find_tokenizer(path) : options.tokenizer_path;
     out.tokenizer = std::make_shared<const Tokenizer>(tok);
-    if (out.tokenizer->vocab_size() != raw.config.vocab_size) {
+    // Qwen2.5/Qwen3 and Phi-3 pad the embedding beyond the tokenizer's ids (151936 rows for
+    // 151669 ids): rows without a piece are never sampled (Generator::mask_unknown).
+    if (out.tokenizer->vocab_size() > raw.config.vocab_size) {
       throw MismatchError(tok + ": tokenizer has " + std::to_string(out.tokenizer->vocab_size()) +
                           " pieces but the model " + weights_path + " has vocab_size " +
                           std::to_string(raw.config.vocab_size));

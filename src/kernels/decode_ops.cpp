@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "pplug/error.h"
+
 namespace pplug::kernels {
 
 void rms_norm_row(const float* x, const float* weight, int64_t d, double eps, float* out) {
@@ -35,6 +37,39 @@ void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+GateActivation gate_activation(const std::string& hidden_act) {
+  if (hidden_act == "silu") return GateActivation::kSilu;
+  if (hidden_act == "gelu_pytorch_tanh") return GateActivation::kGeluTanh;
+  if (hidden_act == "gelu") return GateActivation::kGeluErf;
+  throw InvalidArgument("unknown hidden_act '" + hidden_act + "'");
+}
+
+void gated_activation_mul(GateActivation act, const float* gate, const float* up, int64_t n,
+                          float* out) {
+  switch (act) {
+    case GateActivation::kSilu:
+      silu_mul(gate, up, n, out);
+      return;
+    case GateActivation::kGeluTanh: {
+      constexpr float kSqrt2OverPi = 0.7978845608028654f;
+      for (int64_t i = 0; i < n; ++i) {
+        const float g = gate[i];
+        const float inner = kSqrt2OverPi * (g + 0.044715f * g * g * g);
+        out[i] = 0.5f * g * (1.0f + std::tanh(inner)) * up[i];
+      }
+      return;
+    }
+    case GateActivation::kGeluErf: {
+      constexpr float kInvSqrt2 = 0.7071067811865476f;
+      for (int64_t i = 0; i < n; ++i) {
+        const float g = gate[i];
+        out[i] = 0.5f * g * (1.0f + std::erf(g * kInvSqrt2)) * up[i];
+      }
+      return;
+    }
   }
 }
 

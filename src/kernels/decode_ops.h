@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace pplug::kernels {
 
@@ -20,6 +21,15 @@ void add_row(const float* bias, int64_t n, float* row);
 
 // out[i] = silu(gate[i]) * up[i]; out may alias gate.
 void silu_mul(const float* gate, const float* up, int64_t n, float* out);
+
+// The gated MLP's activation (LlamaConfig::hidden_act).
+enum class GateActivation { kSilu, kGeluTanh, kGeluErf };
+// "silu", "gelu_pytorch_tanh" or "gelu"; throws InvalidArgument for anything else.
+GateActivation gate_activation(const std::string& hidden_act);
+// out[i] = act(gate[i]) * up[i]; out may alias gate. GELU's tanh form is PyTorch's
+// gelu(approximate="tanh"), the erf form gelu(approximate="none").
+void gated_activation_mul(GateActivation act, const float* gate, const float* up, int64_t n,
+                          float* out);
 
 // Copies n float32 values to `dst` as float32 or (rounded to nearest even) bfloat16.
 void store_row(const float* src, int64_t n, void* dst, bool dst_bf16);

@@ -43,6 +43,14 @@ std::string fingerprint_model(const LlamaConfig& c,
                std::to_string(c.rope_original_max_position_embeddings);
   }
   if (c.rope_theta != 10000.0) variant += ":theta=" + std::to_string(c.rope_theta);
+  if (!c.rope_freq_factors.empty()) {
+    Hasher factors;
+    factors.bytes(c.rope_freq_factors.data(), c.rope_freq_factors.size() * sizeof(float));
+    variant += ":rope_freqs=" + factors.hex();
+  }
+  if (c.hidden_act != "silu") variant += ":act=" + c.hidden_act;
+  if (c.embedding_multiplier != 1.0)
+    variant += ":embed_x=" + std::to_string(c.embedding_multiplier);
   return fingerprint_tensors(weights, salt + variant);
 }
 

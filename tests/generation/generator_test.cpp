@@ -244,5 +244,38 @@ TEST(Generator, ConcurrentCallsMatchSerialCalls) {
   EXPECT_EQ(parallel, serial);
 }
 
+// Qwen and Phi-3 pad their embedding beyond the tokenizer's ids: a model with more rows than
+// pieces loads and generates, never an id without a piece; fewer rows than pieces is refused.
+TEST(Generator, PaddedVocabularyNeverSamplesRowsWithoutAPiece) {
+  const std::string tok = testing::shared_model_path("stories260K/tok512.model");
+  if (tok.empty()) GTEST_SKIP() << "stories260K absent";
+  auto c = testing::tiny_config(640);
+  const auto raw = random_model(c, 12, 0.3);
+  auto weights = raw.weights;
+  for (auto& [name, t] : weights) {
+    // The padding rows' logits dominate: without the mask, greedy would pick only them.
+    if (name == "lm_head.weight") t.narrow(0, 512, 128).mul_(50.0);
+  }
+  auto model = std::make_shared<const LlamaModel>(raw.config, weights);
+  const auto tokenizer = std::make_shared<const Tokenizer>(tok);
+  Generator generator(model, tokenizer);
+  GenerationOptions o;
+  o.max_new_tokens = 16;
+  o.stop_at_eos = false;
+  for (const auto& result : {generator.generate("Once", o), [&] {
+                               auto sampled = o;
+                               sampled.temperature = 1.0f;
+                               sampled.seed = 3;
+                               return generator.generate("Once", sampled);
+                             }()}) {
+    ASSERT_EQ(result.generated_ids.size(), 16u);
+    for (int id : result.generated_ids) EXPECT_LT(id, 512);
+  }
+  const auto small = random_model(testing::tiny_config(500), 12, 0.3);
+  EXPECT_THROW(
+      Generator(std::make_shared<const LlamaModel>(small.config, small.weights), tokenizer),
+      MismatchError);
+}
+
 }  // namespace
 }  // namespace pplug

@@ -257,10 +257,10 @@ TEST(GgufModel, BrokenFilesAreRefusedByName) {
   const std::string dir = testing::temp_dir("gguf_broken");
   // Another architecture.
   write_variant(
-      dir + "/gemma.gguf", [](detail::GgufWriter&) {}, "gemma");
-  expect_error([&] { read_gguf_model(dir + "/gemma.gguf"); },
-               {"gemma.gguf", "general.architecture", "gemma"});
-  // A tensor type pplug does not read (Q6_K) and a tensor that is not part of the model.
+      dir + "/gemma2.gguf", [](detail::GgufWriter&) {}, "gemma2");
+  expect_error([&] { read_gguf_model(dir + "/gemma2.gguf"); },
+               {"gemma2.gguf", "general.architecture", "gemma2"});
+  // A rope_freqs tensor of the wrong type and a tensor that is not part of the model.
   write_variant(dir + "/k.gguf", [](detail::GgufWriter& w) {
     w.add_tensor("rope_freqs.weight", {256}, static_cast<detail::GgmlType>(14), 210,
                  [] { return std::string(210, '\0'); });
@@ -271,14 +271,14 @@ TEST(GgufModel, BrokenFilesAreRefusedByName) {
                  [] { return std::string(256, '\0'); });
   });
   expect_error([&] { read_gguf_model(dir + "/extra.gguf"); }, {"blk.0.ffn_gate_inp.weight"});
-  // RoPE scaling is refused rather than ignored.
+  // RoPE scaling pplug does not implement is refused rather than ignored.
   write_variant(dir + "/scaled.gguf",
-                [](detail::GgufWriter& w) { w.add_string("llama.rope.scaling.type", "linear"); });
-  expect_error([&] { read_gguf_model(dir + "/scaled.gguf"); },
-               {"llama.rope.scaling.type", "linear"});
+                [](detail::GgufWriter& w) { w.add_string("llama.rope.scaling.type", "yarn"); });
+  expect_error([&] { read_gguf_model(dir + "/scaled.gguf"); }, {"llama.rope.scaling.type", "yarn"});
 
-  // A K-quant matrix names its type and the way out.
-  {
+  // A matrix of a type pplug neither computes in nor expands (Q8_1) names its type and the way
+  // out; a K-quant matrix whose rows are not whole 256-value blocks names the tensor.
+  for (const bool kquant : {false, true}) {
     const auto raw = block_friendly_model();
     const std::string tmp = dir + "/base.gguf";
     save_gguf_model(raw, tmp, "f32");
@@ -294,8 +294,13 @@ TEST(GgufModel, BrokenFilesAreRefusedByName) {
       }
     }
     for (const auto& t : meta.tensors) {
-      if (t.name == "output.weight") {  // 256 x 64 values = 64 Q6_K blocks
-        w.add_tensor(t.name, {64, 256}, static_cast<detail::GgmlType>(14), 64 * 210,
+      if (t.name == "output.weight" && !kquant) {  // 256 x 64 values = 512 Q8_1 blocks
+        w.add_tensor(t.name, {256, 64}, static_cast<detail::GgmlType>(9), 512 * 36,
+                     [] { return std::string(512 * 36, '\0'); });
+        continue;
+      }
+      if (t.name == "output.weight") {  // 64 Q6_K blocks, but rows of 64 values
+        w.add_tensor(t.name, {256, 64}, static_cast<detail::GgmlType>(14), 64 * 210,
                      [] { return std::string(64 * 210, '\0'); });
         continue;
       }
@@ -303,9 +308,13 @@ TEST(GgufModel, BrokenFilesAreRefusedByName) {
       w.add_tensor(t.name, t.shape, static_cast<detail::GgmlType>(t.type), t.bytes,
                    [bytes] { return bytes; });
     }
-    w.write(dir + "/q6k.gguf");
-    expect_error([&] { read_gguf_model(dir + "/q6k.gguf"); },
-                 {"output.weight", "Q6_K", "llama-quantize --pure"});
+    const std::string path = dir + (kquant ? "/q6k.gguf" : "/q81.gguf");
+    w.write(path);
+    if (kquant) {
+      expect_error([&] { read_gguf_model(path); }, {"output.weight", "Q6_K", "whole blocks"});
+    } else {
+      expect_error([&] { read_gguf_model(path); }, {"output.weight", "Q8_1", "llama-quantize"});
+    }
   }
 
   // Every truncation of a valid file is refused with the file's name, never a crash.
@@ -367,6 +376,96 @@ TEST(GgufModel, QwenAndBiasedLlamaVariantsRoundTrip) {
     const LlamaModel reference(raw.config, raw.weights);
     EXPECT_EQ(loaded.model->fingerprint(), reference.fingerprint()) << kind;
     EXPECT_TRUE(at::equal(logits(*loaded.model), logits(reference))) << kind;
+  }
+}
+
+// Gemma (its own architecture: no output tensor, norms stored as 1 + w, GELU and the embedding
+// scale implied), Phi-3 (attn_qkv and a double-height ffn_up, gate rows first) and a Llama whose
+// RoPE frequencies carry llama.cpp's rope_freqs factors go through GGUF and come back as the
+// same model, at f32 and with Q8_0 matrices (phi3's fused rows split as bytes).
+TEST(GgufModel, GemmaPhi3AndRopeFreqsRoundTrip) {
+  for (const std::string kind : {"gemma", "phi3", "rope-freqs"}) {
+    auto config = block_friendly_model().config;
+    config.model_type = kind == "rope-freqs" ? "llama" : kind;
+    config.set_family_defaults();
+    if (kind == "gemma") config.explicit_head_dim = 32;
+    if (kind == "rope-freqs")
+      config.rope_freq_factors = {1.0f, 1.0f, 1.25f, 2.0f, 4.0f, 7.5f, 8.0f, 8.0f};
+    auto raw = random_model(config, 33, 0.2);
+    for (auto& [name, t] : raw.weights) {
+      if (name.find("norm") != std::string::npos) t = t + 0.25;
+    }
+    for (const char* type : {"f32", "q8_0"}) {
+      const std::string path = testing::temp_dir("gguf_family") + "/" + kind + "-" + type + ".gguf";
+      save_gguf_model(raw, path, type);
+      const auto meta = detail::read_gguf_metadata(path);
+      EXPECT_EQ(meta.find("general.architecture")->text, kind == "rope-freqs" ? "llama" : kind);
+      if (kind == "gemma") {
+        EXPECT_EQ(meta.find_tensor("output.weight"), nullptr);
+      }
+      if (kind == "phi3") {
+        EXPECT_NE(meta.find_tensor("blk.0.attn_qkv.weight"), nullptr);
+        EXPECT_EQ(meta.find_tensor("blk.0.attn_q.weight"), nullptr);
+        EXPECT_EQ(meta.find_tensor("blk.0.ffn_gate.weight"), nullptr);
+        EXPECT_EQ(meta.find_tensor("blk.0.ffn_up.weight")->shape,
+                  (std::vector<int64_t>{2 * config.intermediate_size, config.hidden_size}));
+      }
+      if (kind == "rope-freqs") EXPECT_NE(meta.find_tensor("rope_freqs.weight"), nullptr);
+      const auto loaded = load_without_tokenizer(path);
+      const auto& c = loaded.model->config();
+      EXPECT_EQ(c.hidden_act, config.hidden_act) << kind;
+      EXPECT_EQ(c.embedding_multiplier, config.embedding_multiplier) << kind;
+      EXPECT_EQ(c.rope_freq_factors, config.rope_freq_factors) << kind;
+      if (std::string(type) == "f32") {
+        const LlamaModel reference(raw.config, raw.weights);
+        EXPECT_EQ(loaded.model->fingerprint(), reference.fingerprint()) << kind;
+        EXPECT_TRUE(at::equal(logits(*loaded.model), logits(reference))) << kind;
+      } else {
+        EXPECT_EQ(loaded.model->weight_type(), "q8_0") << kind;
+        const LlamaModel reference(raw.config, raw.weights, torch::kFloat32, "", "q8_0");
+        EXPECT_TRUE(at::allclose(logits(*loaded.model), logits(reference), 1e-4, 1e-4)) << kind;
+      }
+    }
+  }
+}
+
+// Llama 3.1's llama3 RoPE scaling reaches llama.cpp as the rope_freqs tensor its converter
+// computes; reading it back recovers the llama3 parameters (so the model keeps its HF
+// fingerprint), and factors that are not Llama 3's are kept as factors.
+TEST(GgufModel, Llama3RopeScalingTravelsAsRopeFreqs) {
+  auto config = block_friendly_model().config;
+  config.hidden_size = 256;  // head_dim 64: 32 frequencies, all three bands of llama3 scaling
+  config.rope_theta = 500000.0;
+  config.rope_scaling_type = "llama3";
+  config.rope_scaling_factor = 8.0;
+  config.rope_low_freq_factor = 1.0;
+  config.rope_high_freq_factor = 4.0;
+  config.rope_original_max_position_embeddings = 8192;
+  const auto raw = random_model(config, 34, 0.05);
+  const std::string path = testing::temp_dir("gguf_llama3") + "/m.gguf";
+  save_gguf_model(raw, path, "f32");
+  const auto meta = detail::read_gguf_metadata(path);
+  ASSERT_NE(meta.find_tensor("rope_freqs.weight"), nullptr);
+  const auto loaded = load_without_tokenizer(path);
+  EXPECT_EQ(loaded.model->config().rope_scaling_type, "llama3");
+  EXPECT_TRUE(loaded.model->config().rope_freq_factors.empty());
+  const LlamaModel reference(raw.config, raw.weights);
+  EXPECT_EQ(loaded.model->fingerprint(), reference.fingerprint());
+  EXPECT_TRUE(at::allclose(logits(*loaded.model), logits(reference), 1e-6, 1e-6));
+  // The divisors themselves, against HF's llama3 rule computed here: wavelengths below
+  // 8192 / 4 keep their frequency, above 8192 / 1 are divided by 8, between blend.
+  const auto divisors = raw.config.rope_frequency_divisors();
+  for (size_t i = 0; i < divisors.size(); ++i) {
+    const double freq = std::pow(500000.0, -2.0 * static_cast<double>(i) / 64.0);
+    const double wavelen = 2 * M_PI / freq;
+    double want = 1.0;
+    if (wavelen > 8192.0) {
+      want = 8.0;
+    } else if (wavelen >= 2048.0) {
+      const double smooth = (8192.0 / wavelen - 1.0) / 3.0;
+      want = freq / ((1 - smooth) * freq / 8.0 + smooth * freq);
+    }
+    EXPECT_NEAR(divisors[i], want, 1e-9 * want) << i;
   }
 }
 

@@ -152,13 +152,19 @@ ForwardOutput LlamaModel::forward(const torch::Tensor& inputs_embeds,
   auto sin = rope_sin_.index_select(0, flat_positions).view({B, T, 1, hd});
 
   auto x = inputs_embeds.to(dtype_);
+  if (config_.embedding_multiplier != 1.0) x = x * config_.embedding_multiplier;
   const int64_t hidden = config_.intermediate_size, d = config_.hidden_size;
+  const auto activation = kernels::gate_activation(config_.hidden_act);
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& layer = layers_[i];
     x = x + attention(layer, static_cast<int64_t>(i), x, cos, sin, mask_bias, cache);
     auto gate_up = kernels::dense_linear(rms_norm(x, layer.ffn_norm),
                                          detail::packed_matrix(layer.w_gate_up, matrix_type_, d));
-    auto act = at::silu(gate_up.narrow(-1, 0, hidden)) * gate_up.narrow(-1, hidden, hidden);
+    const auto gate = gate_up.narrow(-1, 0, hidden);
+    const auto gated = activation == kernels::GateActivation::kSilu       ? at::silu(gate)
+                       : activation == kernels::GateActivation::kGeluTanh ? at::gelu(gate, "tanh")
+                                                                          : at::gelu(gate);
+    auto act = gated * gate_up.narrow(-1, hidden, hidden);
     x = x + kernels::dense_linear(act, detail::packed_matrix(layer.w_down, matrix_type_, hidden));
   }
   if (cache != nullptr) {
@@ -184,7 +190,7 @@ struct DecodeBuffers {
   float* h;       // (B, d) normed input of a block
   float* qkv;     // (B, (H + 2 KV) hd)
   float* att;     // (B, H hd) attention output
-  float* ffn;     // (B, 2 hidden): gate (then silu(gate) * up) and up
+  float* ffn;     // (B, 2 hidden): gate (then act(gate) * up) and up
   float* scores;  // (B, H, capacity)
 };
 
@@ -236,6 +242,11 @@ ForwardOutput LlamaModel::decode_step(const torch::Tensor& inputs_embeds, const 
           ? inputs_embeds.contiguous()
           : inputs_embeds.to(at::kFloat).contiguous();
   kernels::load_row(embeds.data_ptr(), embeds.scalar_type() == at::kBFloat16, B * d, buf.x);
+  if (config_.embedding_multiplier != 1.0) {
+    const auto m = static_cast<float>(config_.embedding_multiplier);
+    for (int64_t i = 0; i < B * d; ++i) buf.x[i] *= m;
+  }
+  const auto activation = kernels::gate_activation(config_.hidden_act);
   for (int64_t b = 0; b < B; ++b) key_mask[b * cap + start] = real[b];
 
   const bool cache_bf16 = dtype_ == torch::kBFloat16;
@@ -304,7 +315,7 @@ ForwardOutput LlamaModel::decode_step(const torch::Tensor& inputs_embeds, const 
                            false);
       for (int64_t b = 0; b < B; ++b) {
         float* row = buf.ffn + b * 2 * hidden;
-        kernels::silu_mul(row + j0, row + hidden + j0, j1 - j0, row + j0);
+        kernels::gated_activation_mul(activation, row + j0, row + hidden + j0, j1 - j0, row + j0);
       }
     });
     kernels::linear(buf.ffn, 2 * hidden, B,

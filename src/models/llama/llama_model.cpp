@@ -152,29 +152,15 @@ class WeightTable {
   memory::WeightArena arena_;
 };
 
-// RoPE's inverse frequencies theta^(-2i/hd), with the config's scaling applied as HF's
-// _compute_linear_scaling_rope_parameters / _compute_llama3_parameters define it.
+// RoPE's inverse frequencies theta^(-2i/hd), divided as the config's scaling says (HF's
+// linear and llama3 rules, or a GGUF's rope_freqs factors: LlamaConfig::rope_frequency_divisors).
 at::Tensor scaled_inverse_frequencies(const LlamaConfig& c) {
   const int64_t hd = c.head_dim();
   auto inv_freq =
       at::pow(c.rope_theta, -at::arange(0, hd, 2, at::kDouble) / static_cast<double>(hd));
-  if (c.rope_scaling_type == "linear") return inv_freq / c.rope_scaling_factor;
-  if (c.rope_scaling_type != "llama3") return inv_freq;
-  const double old_context = static_cast<double>(c.rope_original_max_position_embeddings);
-  const double low_wavelen = old_context / c.rope_low_freq_factor;
-  const double high_wavelen = old_context / c.rope_high_freq_factor;
+  const auto divisors = c.rope_frequency_divisors();
   auto* f = inv_freq.data_ptr<double>();
-  for (int64_t i = 0; i < inv_freq.numel(); ++i) {
-    const double wavelen = 2.0 * M_PI / f[i];
-    if (wavelen < high_wavelen) continue;  // high frequencies: unchanged
-    if (wavelen > low_wavelen) {           // low frequencies: interpolated by the factor
-      f[i] /= c.rope_scaling_factor;
-      continue;
-    }
-    const double smooth = (old_context / wavelen - c.rope_low_freq_factor) /
-                          (c.rope_high_freq_factor - c.rope_low_freq_factor);
-    f[i] = (1.0 - smooth) * f[i] / c.rope_scaling_factor + smooth * f[i];
-  }
+  for (int64_t i = 0; i < inv_freq.numel(); ++i) f[i] /= divisors[static_cast<size_t>(i)];
   return inv_freq;
 }
 
