@@ -21,15 +21,10 @@ constexpr const char* kQwen2 =
     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 constexpr const char* kCjk = "[\u4e00-\u9fa5\u0800-\u4e00\uac00-\ud7ff]+";
 
-struct PreSpec {
-  std::vector<std::string> regexes;
-  bool ignore_merges = false;
-};
+}  // namespace
 
-// llama.cpp's pre-tokenizer regexes per tokenizer.ggml.pre (src/llama-vocab.cpp); each one
-// splits the pieces the previous ones left, keeping matches and the text between them.
-bool pre_spec(const std::string& pre, PreSpec* spec) {
-  static const std::map<std::string, PreSpec> kSpecs = {
+bool gguf_pre_tokenizer(const std::string& pre, GgufPreTokenizer* spec) {
+  static const std::map<std::string, GgufPreTokenizer> kSpecs = {
       {"default", {{R"([\p{P}\$\+<=>\^~\|]+)", kGpt2, R"(\p{N}+)", "[0-9][0-9][0-9]"}, false}},
       {"gpt-2", {{kGpt2}, false}},
       {"mpt", {{kGpt2}, false}},
@@ -70,6 +65,8 @@ bool pre_spec(const std::string& pre, PreSpec* spec) {
   return true;
 }
 
+namespace {
+
 // Splits every piece with each regex in turn (matches and the text between them kept).
 class RegexChainPreTokenizer : public PreTokenizer {
  public:
@@ -99,8 +96,8 @@ std::unique_ptr<HfTokenizer::Impl> parse_gguf_bpe(const detail::GgufMetadata& me
   const std::string& path = meta.path;
   const detail::GgufValue* pre_value = meta.find("tokenizer.ggml.pre");
   const std::string pre = pre_value != nullptr ? pre_value->text : "default";
-  PreSpec spec;
-  if (!pre_spec(pre, &spec)) {
+  GgufPreTokenizer spec;
+  if (!gguf_pre_tokenizer(pre, &spec)) {
     throw FormatError(path + ": key \"tokenizer.ggml.pre\": unsupported value \"" + pre + "\"");
   }
   const std::vector<std::string>& tokens = gguf_tokens(meta);

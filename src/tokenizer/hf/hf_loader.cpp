@@ -106,7 +106,10 @@ void parse_post_processor(const JsonAt& j, HfTokenizer::Impl& impl) {
 
 std::unique_ptr<HfTokenizer::Impl> parse_tokenizer_json(const std::string& text,
                                                         const std::string& file) {
-  const Json json = parse_json(text, file);
+  return parse_tokenizer_json(parse_json(text, file), file);
+}
+
+std::unique_ptr<HfTokenizer::Impl> parse_tokenizer_json(const Json& json, const std::string& file) {
   const JsonAt root{json, file, ""};
   root.require_object();
   auto impl = std::make_unique<HfTokenizer::Impl>();

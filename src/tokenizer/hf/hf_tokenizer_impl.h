@@ -38,6 +38,9 @@ struct HfTokenizer::Impl {
   int lookup(const std::string& piece) const;  // -1 when absent
 };
 
+// The tokenizer of parsed tokenizer.json `json` (`file` names it in errors); BOS/EOS/PAD only
+// from the post-processor template until resolve_special_ids runs.
+std::unique_ptr<HfTokenizer::Impl> parse_tokenizer_json(const Json& json, const std::string& file);
 // Fills pieces/special/added_ids/matchers from the model vocabulary and `added`. Throws
 // FormatError (prefixed with `where`) on duplicate or out-of-range ids.
 void finish_vocabulary(HfTokenizer::Impl& impl, std::vector<AddedToken> added,
