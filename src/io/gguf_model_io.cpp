@@ -21,6 +21,7 @@
 #include "pplug/error.h"
 #include "pplug/model_io.h"
 #include "tokenizer/gguf_spm_vocab.h"
+#include "tokenizer/hf/gguf_hf_vocab_writer.h"
 #include "util/file_io.h"
 
 namespace pplug {
@@ -500,19 +501,22 @@ void save_gguf_model(const RawModel& model_in, const std::string& path,
   if (!tokenizer_path.empty()) {
     const std::string ext = fs::path(tokenizer_path).extension().string();
     if (ext == ".json" || fs::is_directory(tokenizer_path)) {
-      throw InvalidArgument(tokenizer_path +
-                            ": only SentencePiece vocabularies can be written into a GGUF file "
-                            "yet (a .model, or a GGUF holding one)");
+      // A byte-level BPE tokenizer.json (a folder: its tokenizer.json). Model rows beyond the
+      // token ids (Qwen's 151936 for 151669) become "[PAD<id>]" tokens, as llama.cpp writes
+      // them; fewer rows than ids is a MismatchError.
+      detail::add_hf_vocab(tokenizer_path, out, c.vocab_size);
+    } else {
+      // A .model file, or a GGUF whose vocabulary is a SentencePiece one.
+      auto spec = detail::is_gguf_file(tokenizer_path)
+                      ? detail::spm_model_from_gguf(detail::read_gguf_metadata(tokenizer_path))
+                      : detail::parse_spm_model(detail::read_file(tokenizer_path), tokenizer_path);
+      if (static_cast<int64_t>(spec.pieces.size()) != c.vocab_size) {
+        throw MismatchError(tokenizer_path + ": " + std::to_string(spec.pieces.size()) +
+                            " pieces, but the model has vocab_size " +
+                            std::to_string(c.vocab_size));
+      }
+      detail::add_spm_vocab(spec, out);
     }
-    // A .model file, or a GGUF whose vocabulary is a SentencePiece one.
-    auto spec = detail::is_gguf_file(tokenizer_path)
-                    ? detail::spm_model_from_gguf(detail::read_gguf_metadata(tokenizer_path))
-                    : detail::parse_spm_model(detail::read_file(tokenizer_path), tokenizer_path);
-    if (static_cast<int64_t>(spec.pieces.size()) != c.vocab_size) {
-      throw MismatchError(tokenizer_path + ": " + std::to_string(spec.pieces.size()) +
-                          " pieces, but the model has vocab_size " + std::to_string(c.vocab_size));
-    }
-    detail::add_spm_vocab(spec, out);
   }
 
   for (const auto& n : tensor_names(c)) {
