@@ -28,4 +28,8 @@ for q in q4_k_m q5_k_m; do
   "$LLAMA/build/bin/llama-quantize" "$TMP/wide/model.gguf" "$OUT/kquant/$q.gguf" \
     "$(echo $q | tr a-z A-Z)" > /dev/null 2>&1
   "$TMP/decoder_dump" "$OUT/kquant/$q.gguf" "1 5 9 17 33 4 60 12 7" 12 > "$OUT/kquant/$q.json" 2> /dev/null
+  GGUF_PY="$LLAMA/gguf-py" /usr/bin/python3 "$HERE/bench/gguf_dequantized_copy.py" \
+    "$OUT/kquant/$q.gguf" "$TMP/$q-f32.gguf"
+  "$TMP/decoder_dump" "$TMP/$q-f32.gguf" "1 5 9 17 33 4 60 12 7" 12 \
+    > "$OUT/kquant/$q.dequantized.json" 2> /dev/null
 done

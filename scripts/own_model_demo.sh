@@ -24,6 +24,8 @@ echo "== the plug-in over the HF folder, then over its GGUF (same model: same fi
 EVAL=(--task LaMP_3 --questions "$OUT/data/test_questions.json"
       --outputs "$OUT/data/test_outputs.json" --method pplug --plugin "$OUT/run/best"
       --threads 1 --no-progress)
-$PPLUG eval --model "$OUT/qwen3-tiny" "${EVAL[@]}" | tail -n 1
+$PPLUG eval --model "$OUT/qwen3-tiny" "${EVAL[@]}" --preds-out "$OUT/preds_hf.json" | tail -n 1
+# The GGUF holds the tokenizer.json's vocabulary (tokenizer.ggml.model gpt2, pre qwen2): one file.
 $PPLUG convert --model "$OUT/qwen3-tiny" --out "$OUT/qwen3-tiny.gguf" > /dev/null
-$PPLUG eval --model "$OUT/qwen3-tiny.gguf" --tokenizer "$TOK" "${EVAL[@]}" | tail -n 1
+$PPLUG eval --model "$OUT/qwen3-tiny.gguf" "${EVAL[@]}" --preds-out "$OUT/preds_gguf.json" | tail -n 1
+cmp -s "$OUT/preds_hf.json" "$OUT/preds_gguf.json" && echo "same predictions from both files"

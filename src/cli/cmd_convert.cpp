@@ -49,8 +49,9 @@ void register_convert(CLI::App& app) {
       ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0"}));
   cmd->add_option("--tokenizer", args->tokenizer,
                   "Tokenizer to put in: for HF, a SentencePiece .model or tokenizer.json (or its "
-                  "folder); for GGUF, a SentencePiece .model or a GGUF with a SentencePiece "
-                  "vocabulary (default: the model's own, when it has one of those)");
+                  "folder); for GGUF, a SentencePiece .model, a byte-level BPE tokenizer.json "
+                  "(or its folder) or a GGUF with a SentencePiece vocabulary (default: the "
+                  "model's own, when it has one of those)");
   cmd->callback([args] {
     const std::string format = format_of(args->format, args->out);
     if (!args->dtype.empty() && format != "gguf") {
@@ -76,16 +77,20 @@ void register_convert(CLI::App& app) {
       } catch (const FormatError& e) {
         std::cerr << "pplug: warning: no tokenizer copied: " << e.what() << "\n";
       }
-      const std::string ext = fs::path(tok).extension().string();
-      if (format == "gguf" && !tok.empty() && (ext == ".json" || fs::is_directory(tok))) {
-        std::cerr << "pplug: warning: " << tok
-                  << " is not copied: only SentencePiece vocabularies go into GGUF files yet; "
-                     "pass --tokenizer when loading the GGUF\n";
-        tok.clear();
-      }
     }
     if (format == "gguf") {
-      save_gguf_model(raw, args->out, args->dtype.empty() ? "f32" : args->dtype, tok);
+      const std::string type = args->dtype.empty() ? "f32" : args->dtype;
+      try {
+        save_gguf_model(raw, args->out, type, tok);
+      } catch (const InvalidArgument& e) {
+        // A tokenizer found beside the model that GGUF cannot hold (a WordPiece or
+        // SentencePiece-style tokenizer.json): the model is still written, without it. One the
+        // user named is an error.
+        if (!args->tokenizer.empty() || tok.empty()) throw;
+        std::cerr << "pplug: warning: " << tok << " is not copied (" << e.what()
+                  << "); pass --tokenizer when loading the GGUF\n";
+        save_gguf_model(raw, args->out, type, "");
+      }
     } else if (format == "llama2c") {
       save_llama2c(dequantized(raw), args->out);
     } else {

@@ -56,10 +56,11 @@ TEST_P(LlamaCppFamilies, LogitsAndGreedyIdsAgreeFromGgufAndHfFolder) {
     const char* source = loaded == &gguf ? "gguf" : "hf";
     const auto got = last_logits(model, prompt);
     ASSERT_EQ(got.numel(), want.numel()) << source;
-    // Relative to the largest logit: float32 throughout on both sides, different summation
-    // orders (and ggml's GELU table for Gemma); a wrong computation is off by O(1).
+    // Relative to the largest logit: llama.cpp keeps K and V in f16 (its default cache type)
+    // and sums in other orders (and looks Gemma's GELU up in an f16 table): 2-4e-4 of the
+    // largest logit here, measured; a wrong computation is off by O(1).
     const double scale = want.abs().max().item<double>();
-    EXPECT_LT((got - want).abs().max().item<double>(), 1e-4 * scale) << source;
+    EXPECT_LT((got - want).abs().max().item<double>(), 1e-3 * scale) << source;
     std::vector<int64_t> ids = prompt;
     std::vector<int64_t> ours;
     for (size_t s = 0; s < greedy.size(); ++s) {
@@ -93,26 +94,42 @@ TEST(LlamaCppFamilies, FilesReadAsTheirFamily) {
 
 // K-quant files as llama-quantize writes them (Q4_K_M: Q4_K with Q6_K for attn_v, ffn_down and
 // the output; Q5_K_M: Q5_K likewise), of a one-layer model whose rows are whole 256-value blocks.
-// pplug expands them at load (to f16) and computes in float; llama.cpp multiplies them with its
-// activations rounded to 8 bits, so the logits agree to that rounding, not to float precision.
+// pplug expands them at load (to f16) and computes in float. Two references: llama.cpp on a copy
+// whose tensors gguf-py expanded to F32 (the same weights, float products: agrees as the float
+// families do), and llama.cpp on the K-quant file itself, whose products round the activations
+// to 8 bits (2.3% of the largest logit between llama.cpp's own two runs, measured).
 class LlamaCppKQuants : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(LlamaCppKQuants, ExpandedWeightsGiveLlamaCppsLogits) {
   const std::string base = kDir + "/kquant/" + GetParam();
-  std::ifstream in(base + ".json");
-  ASSERT_TRUE(in) << base;
-  const auto ref = nlohmann::json::parse(in);
   const auto loaded = load(base + ".gguf");
   EXPECT_EQ(loaded.model->weight_type(), "f16");
   c10::InferenceMode guard;
-  const auto prompt = ref["prompt_ids"].get<std::vector<int64_t>>();
-  const auto want = at::tensor(ref["last_logits"].get<std::vector<float>>());
-  const auto got = last_logits(*loaded.model, prompt);
-  const double scale = want.abs().max().item<double>();
-  const double diff = (got - want).abs().max().item<double>();
-  std::cout << GetParam() << ": largest logit difference " << diff / scale << " of the largest\n";
-  EXPECT_LT(diff, 2e-2 * scale);
-  EXPECT_EQ(got.argmax().item<int64_t>(), want.argmax().item<int64_t>());
+  for (const char* reference : {".dequantized.json", ".json"}) {
+    std::ifstream in(base + reference);
+    ASSERT_TRUE(in) << base << reference;
+    const auto ref = nlohmann::json::parse(in);
+    const auto prompt = ref["prompt_ids"].get<std::vector<int64_t>>();
+    const auto want = at::tensor(ref["last_logits"].get<std::vector<float>>());
+    const auto got = last_logits(*loaded.model, prompt);
+    const double scale = want.abs().max().item<double>();
+    const double diff = (got - want).abs().max().item<double>();
+    std::cout << GetParam() << reference << ": largest logit difference " << diff / scale
+              << " of the largest\n";
+    EXPECT_EQ(got.argmax().item<int64_t>(), want.argmax().item<int64_t>()) << reference;
+    if (std::string(reference) == ".json") {
+      EXPECT_LT(diff, 5e-2 * scale);
+      continue;
+    }
+    EXPECT_LT(diff, 1e-3 * scale);
+    const auto greedy = ref["greedy_ids"].get<std::vector<int64_t>>();
+    std::vector<int64_t> ids = prompt, ours;
+    for (const int64_t next : greedy) {
+      ours.push_back(last_logits(*loaded.model, ids).argmax().item<int64_t>());
+      ids.push_back(next);
+    }
+    EXPECT_EQ(ours, greedy);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(KQuants, LlamaCppKQuants, ::testing::Values("q4_k_m", "q5_k_m"));

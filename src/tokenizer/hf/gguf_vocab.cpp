@@ -108,7 +108,15 @@ std::unique_ptr<HfTokenizer::Impl> parse_gguf_bpe(const detail::GgufMetadata& me
   const detail::GgufValue* types = gguf_token_types(meta, tokens.size());
   Vocab vocab;
   std::vector<AddedToken> added;
-  const int size = static_cast<int>(tokens.size());
+  // Trailing unused tokens (type 5: the "[PAD{id}]" rows llama.cpp's converter adds where a
+  // model's embedding is larger than its tokenizer, as Qwen's 151936 rows for 151669 ids) are
+  // not pieces: the tokenizer ends before them, as the tokenizer.json it came from does, so both
+  // files give one tokenizer (and one plug-in encoder fingerprint). The model's extra rows are
+  // never sampled (Generator::mask_unknown).
+  int size = static_cast<int>(tokens.size());
+  while (types != nullptr && size > 0 && types->integers[static_cast<std::size_t>(size) - 1] == 5) {
+    --size;
+  }
   for (int id = 0; id < size; ++id) {
     const std::string& text = tokens[static_cast<std::size_t>(id)];
     if (!vocab.emplace(text, id).second) {
