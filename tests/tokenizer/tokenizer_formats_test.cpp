@@ -16,6 +16,7 @@
 #include "pplug/model_io.h"
 #include "pplug/tokenizer.h"
 #include "support/test_models.h"
+#include "support/vocab_test_cases.h"
 #include "util/file_io.h"
 
 namespace pplug {
@@ -25,32 +26,12 @@ namespace fs = std::filesystem;
 using Ids = std::vector<int>;
 using Json = nlohmann::json;
 
-struct FixtureCase {
-  std::string text;
-  Ids ids;
-};
+using FixtureCase = testing::VocabTestCase;
 
-// llama.cpp's vocab tests: inputs separated by "\n__ggml_vocab_test__\n", one line of ids each.
+// llama.cpp's vocab tests: X.inp and the X.out beside it.
 std::vector<FixtureCase> read_cases(const std::string& inp) {
-  const std::string text = detail::read_file(inp);
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> inputs;
-  std::size_t pos = 0;
-  for (std::size_t next = text.find(sep); next != std::string::npos; next = text.find(sep, pos)) {
-    inputs.push_back(text.substr(pos, next - pos));
-    pos = next + sep.size();
-  }
-  std::istringstream lines(detail::read_file(inp.substr(0, inp.size() - 3) + "out"));
-  std::vector<FixtureCase> cases;
-  std::string line;
-  for (const std::string& input : inputs) {
-    if (!std::getline(lines, line)) break;
-    FixtureCase c{input, {}};
-    std::istringstream words(line);
-    for (int id = 0; words >> id;) c.ids.push_back(id);
-    cases.push_back(std::move(c));
-  }
-  EXPECT_EQ(cases.size(), inputs.size()) << inp;
+  const auto cases = testing::read_vocab_test_cases(inp, inp.substr(0, inp.size() - 3) + "out");
+  EXPECT_EQ(cases.size(), testing::read_vocab_test_inputs(inp).size()) << inp;
   return cases;
 }
 

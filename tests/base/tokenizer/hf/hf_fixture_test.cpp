@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pplug/error.h"
+#include "support/vocab_test_cases.h"
 #include "tokenizer/hf/hf_tokenizer.h"
 #include "util/file_io.h"
 
@@ -24,35 +25,8 @@ using Ids = std::vector<int>;
 
 const std::string kModels = PPLUG_SHARED_MODELS;
 
-struct FixtureCase {
-  std::string text;
-  Ids ids;
-};
-
-// Inputs separated by "\n__ggml_vocab_test__\n"; one line of ids per input.
-std::vector<FixtureCase> read_cases(const std::string& inp, const std::string& out) {
-  const std::string text = pplug::detail::read_file(inp);
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> inputs;
-  std::size_t pos = 0;
-  for (std::size_t next = text.find(sep); next != std::string::npos; next = text.find(sep, pos)) {
-    inputs.push_back(text.substr(pos, next - pos));
-    pos = next + sep.size();
-  }
-  if (pos < text.size()) inputs.push_back(text.substr(pos));
-  std::istringstream lines(pplug::detail::read_file(out));
-  std::vector<FixtureCase> cases;
-  std::string line;
-  for (const std::string& input : inputs) {
-    if (!std::getline(lines, line)) break;
-    FixtureCase c{input, {}};
-    std::istringstream words(line);
-    for (int id = 0; words >> id;) c.ids.push_back(id);
-    cases.push_back(std::move(c));
-  }
-  EXPECT_EQ(cases.size(), inputs.size()) << out << " has fewer lines than " << inp << " has cases";
-  return cases;
-}
+using FixtureCase = pplug::testing::VocabTestCase;
+using pplug::testing::read_vocab_test_cases;
 
 // Counts matching cases and reports each mismatch.
 int check_cases(const HfTokenizer& tok, const std::vector<FixtureCase>& cases) {
@@ -99,13 +73,13 @@ class HfTokenizerQwen3 : public ::testing::Test {
 std::unique_ptr<HfTokenizer> HfTokenizerQwen3::tok_;
 
 TEST_F(HfTokenizerLlama3, AllFixtureCasesMatch) {
-  const auto cases = read_cases(dir() + "/tests.inp", dir() + "/tests.out");
+  const auto cases = read_vocab_test_cases(dir() + "/tests.inp", dir() + "/tests.out");
   ASSERT_EQ(cases.size(), 46u);
   EXPECT_EQ(check_cases(*tok_, cases), 46);
 }
 
 TEST_F(HfTokenizerQwen3, AllFixtureCasesMatch) {
-  const auto cases = read_cases(dir() + "/tests.inp", dir() + "/tests.out");
+  const auto cases = read_vocab_test_cases(dir() + "/tests.inp", dir() + "/tests.out");
   ASSERT_EQ(cases.size(), 46u);
   EXPECT_EQ(check_cases(*tok_, cases), 46);
 }
@@ -150,7 +124,7 @@ TEST_F(HfTokenizerLlama3, SpecialTokensInTextAreSingleIds) {
 }
 
 TEST_F(HfTokenizerLlama3, RoundTrips) {
-  check_round_trips(*tok_, read_cases(dir() + "/tests.inp", dir() + "/tests.out"));
+  check_round_trips(*tok_, read_vocab_test_cases(dir() + "/tests.inp", dir() + "/tests.out"));
   const std::string mixed = "caf\xC3\xA9 \xF0\x9F\x98\x80 \xE4\xB8\xAD\xE6\x96\x87\r\n\t  x";
   EXPECT_EQ(tok_->decode(tok_->encode(mixed)), mixed);
   // Invalid UTF-8 is read as U+FFFD.
@@ -164,7 +138,7 @@ TEST_F(HfTokenizerLlama3, RoundTrips) {
 // not depend on the thread.
 TEST_F(HfTokenizerLlama3, LargeInputsAndThreads) {
   std::string text;
-  const auto cases = read_cases(dir() + "/tests.inp", dir() + "/tests.out");
+  const auto cases = read_vocab_test_cases(dir() + "/tests.inp", dir() + "/tests.out");
   for (std::size_t i = 0; text.size() < (1u << 20); ++i) {
     text += cases[i % cases.size()].text + " " + std::to_string(i) + "\n";
   }
@@ -223,7 +197,7 @@ TEST_F(HfTokenizerQwen3, AddedTokensSpecialOrNot) {
 }
 
 TEST_F(HfTokenizerQwen3, RoundTrips) {
-  check_round_trips(*tok_, read_cases(dir() + "/tests.inp", dir() + "/tests.out"));
+  check_round_trips(*tok_, read_vocab_test_cases(dir() + "/tests.inp", dir() + "/tests.out"));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "format/gguf_writer.h"
 #include "pplug/error.h"
 #include "pplug/wordpiece.h"
+#include "support/vocab_test_cases.h"
 #include "tokenizer/hf/hf_tokenizer.h"
 #include "util/file_io.h"
 
@@ -28,17 +29,7 @@ const std::string kVocabTxt = PPLUG_SHARED_MODELS "/bert-base-uncased-vocab/voca
 // llama.cpp's 46 tokenizer test inputs (the same file for every vocabulary).
 const std::string kInputs = PPLUG_SHARED_MODELS "/gguf-vocab/ggml-vocab-gpt-2.gguf.inp";
 
-std::vector<std::string> read_inputs(const std::string& inp) {
-  const std::string text = pplug::detail::read_file(inp);
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> inputs;
-  std::size_t pos = 0;
-  for (std::size_t next = text.find(sep); next != std::string::npos; next = text.find(sep, pos)) {
-    inputs.push_back(text.substr(pos, next - pos));
-    pos = next + sep.size();
-  }
-  return inputs;
-}
+using pplug::testing::read_vocab_test_inputs;
 
 // Accents, CJK, Hangul, punctuation, controls, long words and literal special tokens.
 const std::vector<std::string> kMoreInputs = {
@@ -99,7 +90,7 @@ TEST(HfTokenizerGgufBert, BgeEncodesAsTheVocabTxtWordPiece) {
   }
   const HfTokenizer gguf = HfTokenizer::load(kBge);
   const pplug::WordPieceTokenizer txt(kVocabTxt);
-  std::vector<std::string> inputs = read_inputs(kInputs);
+  std::vector<std::string> inputs = read_vocab_test_inputs(kInputs);
   ASSERT_EQ(inputs.size(), 46u);
   inputs.insert(inputs.end(), kMoreInputs.begin(), kMoreInputs.end());
   int matched = 0;

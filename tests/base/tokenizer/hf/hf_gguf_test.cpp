@@ -11,6 +11,7 @@
 
 #include "format/gguf_metadata.h"
 #include "pplug/error.h"
+#include "support/vocab_test_cases.h"
 #include "tokenizer/hf/hf_tokenizer.h"
 #include "util/file_io.h"
 
@@ -22,31 +23,10 @@ using Ids = std::vector<int>;
 
 const std::string kDir = PPLUG_SHARED_MODELS "/gguf-vocab";
 
-struct Case {
-  std::string text;
-  Ids ids;
-};
+using Case = pplug::testing::VocabTestCase;
 
 std::vector<Case> read_cases(const std::string& base) {
-  const std::string text = pplug::detail::read_file(base + ".inp");
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> inputs;
-  std::size_t pos = 0;
-  for (std::size_t next = text.find(sep); next != std::string::npos; next = text.find(sep, pos)) {
-    inputs.push_back(text.substr(pos, next - pos));
-    pos = next + sep.size();
-  }
-  std::istringstream lines(pplug::detail::read_file(base + ".out"));
-  std::vector<Case> cases;
-  std::string line;
-  for (const std::string& input : inputs) {
-    if (!std::getline(lines, line)) break;
-    Case c{input, {}};
-    std::istringstream words(line);
-    for (int id = 0; words >> id;) c.ids.push_back(id);
-    cases.push_back(std::move(c));
-  }
-  return cases;
+  return pplug::testing::read_vocab_test_cases(base + ".inp", base + ".out");
 }
 
 class HfTokenizerGguf : public ::testing::TestWithParam<const char*> {};
