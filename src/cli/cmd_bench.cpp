@@ -1,6 +1,7 @@
 // pplug bench: load time, prefill and decode throughput at batch 1.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,9 @@
 // The training loop: batches, loss on target tokens, AdamW with warm-up and linear decay,
 // clipping, dev evaluation, best/last checkpoints, interruption and resumption.
 #include <ATen/ATen.h>
+// clip_grad.h names torch::Tensor without declaring it (the PCH hid this): types.h first.
+#include <torch/types.h>
+
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
