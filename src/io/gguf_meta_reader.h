@@ -28,8 +28,9 @@ inline bool weight_type_of(uint32_t ggml, kernels::WeightType* out) {
     case GgmlType::kQ4_0:
       *out = kernels::WeightType::kQ4_0;
       return true;
+    default:  // expanded at load (ggml_dequantize.h) or not read
+      return false;
   }
-  return false;
 }
 
 class GgufMetaReader {
