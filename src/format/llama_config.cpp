@@ -145,6 +145,8 @@ void LlamaConfig::set_family_defaults() {
   hidden_act = model_type == "gemma" ? "gelu_pytorch_tanh" : "silu";
   embedding_multiplier = model_type == "gemma" ? std::sqrt(static_cast<double>(hidden_size)) : 1.0;
   if (model_type == "gemma") tie_word_embeddings = true;
+  if (model_type == "phi3")
+    tie_word_embeddings = false;  // HF Phi3Config's default; llama.cpp needs the head
 }
 
 bool LlamaConfig::is_supported_model_type(const std::string& t) {

@@ -462,6 +462,11 @@ void save_gguf_model(const RawModel& model_in, const std::string& path,
                           " model with per-frequency RoPE scaling cannot be written as GGUF "
                           "(llama.cpp reads rope_freqs only for the llama architecture)");
   }
+  if (arch == "phi3" && c.tie_word_embeddings) {
+    throw InvalidArgument(path +
+                          ": llama.cpp's phi3 architecture needs its own output head "
+                          "(output.weight); this phi3 model ties it to the embedding");
+  }
   if (arch == "gemma" && !c.tie_word_embeddings) {
     throw InvalidArgument(path +
                           ": llama.cpp's gemma architecture has no separate output head; "
