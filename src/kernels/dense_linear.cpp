@@ -151,7 +151,10 @@ at::Tensor dense_linear(const at::Tensor& x, const PackedWeight& w) {
     const bool plain = x.scalar_type() == at::kFloat && x.device().is_cpu() && !wants_grad;
     return plain && sgemm() != nullptr ? sgemm_linear(x, w.data) : at::linear(x, w.data);
   }
-  if (w.type == WeightType::kBF16 && best_isa() >= Isa::kAvx512Bf16) {
+  // oneDNN's bf16 GEMM rounds the activations to bf16: fine for a forward pass, but its
+  // backward would hand the plug-in a gradient rounded to bf16 too (0.2 off on unit-scale
+  // inputs), so training goes through the float32 panels below.
+  if (w.type == WeightType::kBF16 && best_isa() >= Isa::kAvx512Bf16 && !wants_grad) {
     return at::linear(x.to(at::kBFloat16), w.data).to(x.scalar_type());
   }
   auto sizes = x.sizes().vec();

@@ -211,5 +211,28 @@ TEST(WeightTypes, DenseLinearAndItsGradientMatchTheDequantizedWeights) {
   }
 }
 
+// Inference (no gradient) may take another path than training: bf16 weights on AVX512_BF16
+// CPUs go to oneDNN's bf16 GEMM, which rounds the activations and the result to bf16 (a
+// relative 2^-9 each, so 2^-8 of sum |x||w| bounds both).
+TEST(WeightTypes, DenseLinearWithoutGradientStaysWithinItsRounding) {
+  at::NoGradGuard no_grad;
+  for (const WeightType type : kAllTypes) {
+    for (const int64_t m : {3, 70}) {
+      const auto w = kernels::pack_weight(at::randn({300, 96}), type);
+      const auto w_dense = w.dense(at::kFloat);
+      const auto x = at::randn({m, 96});
+      const auto y = kernels::dense_linear(x, w);
+      const auto expected = at::linear(x.to(at::kDouble), w_dense.to(at::kDouble));
+      auto bound = error_bound(x, w_dense, type, kernels::best_isa());
+      if (type == WeightType::kBF16 && kernels::best_isa() >= Isa::kAvx512Bf16) {
+        bound += std::ldexp(1.0, -8) *
+                 at::matmul(x.abs().to(at::kDouble), w_dense.abs().to(at::kDouble).t());
+      }
+      EXPECT_LE(((y.to(at::kDouble) - expected).abs() - bound).max().item<double>(), 0.0)
+          << kernels::weight_type_name(type) << " m " << m;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pplug
