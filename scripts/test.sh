@@ -24,6 +24,14 @@ if [ "$(uname -m)" = "x86_64" ] && [ "${PPLUG_SKIP_PORTABILITY_CHECK:-0}" != "1"
   fi
 fi
 
+# Same-binary check (x86-64 CPUs with AVX-512 only): the build above, made on this machine, runs
+# its kernel, model and generation tests on an emulated CPU without AVX-512 (qemu-x86_64 -cpu
+# max), where any AVX-512 instruction outside the kernels picked at run time is a SIGILL.
+if [ "$(uname -m)" = "x86_64" ] && grep -qw avx512f /proc/cpuinfo &&
+  [ "${PPLUG_SKIP_EMULATED_AVX2_CHECK:-0}" != "1" ]; then
+  scripts/check_avx2_emulated.sh "$BUILD_DIR"
+fi
+
 # Sanitizer check: the libtorch-free code (LaMP readers and metrics, retrieval, synthetic data,
 # tokenizer.json, WordPiece, GGUF metadata and vocabularies) and its tests under ASan+UBSan;
 # any report fails the run (docs/fuzzing.md, "Sanitizers").
