@@ -76,4 +76,9 @@ void dequantize_rows(const WeightView& w, int64_t n0, int64_t n1, float* out, Is
   }
 }
 
+void float_to_bf16(const float* in, int64_t count, uint16_t* out, Isa isa) {
+  if (usable_isa(isa) >= Isa::kAvx512Bf16) return detail::float_to_bf16_avx512(in, count, out);
+  for (int64_t i = 0; i < count; ++i) out[i] = float_to_bf16(in[i]);
+}
+
 }  // namespace pplug::kernels

@@ -41,8 +41,13 @@ PackedWeight pack_weight(const at::Tensor& w, WeightType type,
 // CPU allows.
 void dequantize_rows(const WeightView& w, int64_t n0, int64_t n1, float* out, Isa isa = best_isa());
 
+// float32 -> bfloat16, rounded to nearest even (float_to_bf16 per value), vectorised where the
+// CPU allows.
+void float_to_bf16(const float* in, int64_t count, uint16_t* out, Isa isa = best_isa());
+
 namespace detail {
 void dequantize_rows_avx2(const WeightView& w, int64_t n0, int64_t n1, float* out);
+void float_to_bf16_avx512(const float* in, int64_t count, uint16_t* out);
 }  // namespace detail
 
 }  // namespace pplug::kernels

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "kernels/dense_linear.h"
@@ -187,6 +188,29 @@ TEST(WeightTypes, DequantizationIsTheSameAtEveryLevel) {
   }
 }
 
+// The vectorised conversion rounds as float_to_bf16 does, value by value, on any length (the
+// masked tail) and at the ties (which go to even). Denormals are left out: vcvtneps2bf16 flushes
+// them to zero, the scalar rounding keeps them.
+TEST(WeightTypes, FloatToBf16IsTheSameAtEveryLevel) {
+  for (const int64_t count : {1, 15, 16, 17, 31, 32, 33, 100}) {
+    auto values = at::randn({count}) * 100;
+    auto* v = values.data_ptr<float>();
+    v[0] = 1.0f + std::ldexp(1.0f, -8);                     // a tie: rounds down to even
+    if (count > 1) v[1] = 1.0f + 3 * std::ldexp(1.0f, -8);  // a tie: rounds up to even
+    if (count > 2) v[2] = std::numeric_limits<float>::infinity();
+    if (count > 3) v[3] = -std::numeric_limits<float>::max();
+    std::vector<uint16_t> reference(count);
+    for (int64_t i = 0; i < count; ++i) reference[i] = kernels::float_to_bf16(v[i]);
+    for (const Isa isa : testing::runnable_isas()) {
+      std::vector<uint16_t> out(count + 1, 0xABCD);
+      kernels::float_to_bf16(v, count, out.data(), isa);
+      EXPECT_EQ(std::memcmp(out.data(), reference.data(), count * 2), 0)
+          << kernels::isa_name(isa) << " count " << count;
+      EXPECT_EQ(out[count], 0xABCD) << "wrote past the end at " << kernels::isa_name(isa);
+    }
+  }
+}
+
 TEST(WeightTypes, DenseLinearAndItsGradientMatchTheDequantizedWeights) {
   for (const WeightType type : kAllTypes) {
     for (const int64_t m : {2, 9, 70}) {  // skinny-kernel rows and panel GEMM rows
@@ -211,9 +235,10 @@ TEST(WeightTypes, DenseLinearAndItsGradientMatchTheDequantizedWeights) {
   }
 }
 
-// Inference (no gradient) may take another path than training: bf16 weights on AVX512_BF16
-// CPUs go to oneDNN's bf16 GEMM, which rounds the activations and the result to bf16 (a
-// relative 2^-9 each, so 2^-8 of sum |x||w| bounds both).
+// Inference (no gradient) may take another path than training: on AVX512_BF16 CPUs, bf16
+// weights go to oneDNN's bf16 GEMM (activations and result rounded to bf16), and Q8_0 / Q4_0
+// weights, past the skinny rows, to bf16 panels (activations and weights rounded): a relative
+// 2^-9 each, so 2^-8 of sum |x||w| bounds both.
 TEST(WeightTypes, DenseLinearWithoutGradientStaysWithinItsRounding) {
   at::NoGradGuard no_grad;
   for (const WeightType type : kAllTypes) {
@@ -224,7 +249,8 @@ TEST(WeightTypes, DenseLinearWithoutGradientStaysWithinItsRounding) {
       const auto y = kernels::dense_linear(x, w);
       const auto expected = at::linear(x.to(at::kDouble), w_dense.to(at::kDouble));
       auto bound = error_bound(x, w_dense, type, kernels::best_isa());
-      if (type == WeightType::kBF16 && kernels::best_isa() >= Isa::kAvx512Bf16) {
+      const bool bf16_path = type == WeightType::kBF16 || kernels::is_block_quantized(type);
+      if (bf16_path && kernels::best_isa() >= Isa::kAvx512Bf16) {
         bound += std::ldexp(1.0, -8) *
                  at::matmul(x.abs().to(at::kDouble), w_dense.abs().to(at::kDouble).t());
       }

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 
+#include "kernels/cpu_isa.h"
 #include "pplug/error.h"
 #include "pplug/model_io.h"
 #include "pplug/safetensors.h"
@@ -183,9 +184,21 @@ TEST(LlamaVariants, DecodeKernelsMatchTheFullForward) {
       model.forward(model.embed(ids.narrow(1, 0, 3)), {}, &cache);
       for (int64_t t = 3; t < 7; ++t) {
         const auto step = model.forward(model.embed(ids.narrow(1, t, 1)), {}, &cache).logits[0][0];
-        EXPECT_TRUE(at::allclose(step, full[0][t], 1e-3, 1e-3))
-            << kind << " " << type << " step " << t << ": "
-            << (step - full[0][t]).abs().max().item<double>();
+        // bf16 weights on AVX512_BF16 CPUs: the full forward multiplies in oneDNN's bf16 GEMM,
+        // which rounds activations and results to bf16 (2^-9 each) in every layer; the decode
+        // kernels keep float32 activations. Measured up to 1.2 * 2^-6 of the largest logit over
+        // these variants (4 layers of random weights), hence 2^-4. Elsewhere both paths compute
+        // in float32.
+        const bool bf16_gemm =
+            std::string(type) == "bf16" && kernels::best_isa() >= kernels::Isa::kAvx512Bf16;
+        const double difference = (step - full[0][t]).abs().max().item<double>();
+        if (bf16_gemm) {
+          EXPECT_LE(difference, std::ldexp(1.0, -4) * full[0][t].abs().max().item<double>())
+              << kind << " " << type << " step " << t << ": " << difference;
+        } else {
+          EXPECT_TRUE(at::allclose(step, full[0][t], 1e-3, 1e-3))
+              << kind << " " << type << " step " << t << ": " << difference;
+        }
       }
     }
   }
