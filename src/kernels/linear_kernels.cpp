@@ -31,6 +31,8 @@ void linear_rows(const float* x, int64_t ldx, int64_t m, const WeightView& w, in
   const bool wide_float = w.type == WeightType::kF32 || w.type == WeightType::kBF16;
   if (isa == Isa::kAvx512Bf16 && w.type == WeightType::kBF16) {
     detail::linear_rows_avx512_bf16(x, ldx, m, w, n0, n1, y, ldy, accumulate);
+  } else if (isa >= Isa::kAvx512 && w.type == WeightType::kQ4_0) {
+    detail::linear_rows_avx512_q4_0(x, ldx, m, w, n0, n1, y, ldy, accumulate);
   } else if (isa >= Isa::kAvx512 && wide_float) {
     detail::linear_rows_avx512(x, ldx, m, w, n0, n1, y, ldy, accumulate);
   } else if (isa >= Isa::kAvx2) {

@@ -47,13 +47,16 @@ int64_t linear_grain(int64_t m, int64_t k);
 
 namespace detail {
 // The x86 implementations of linear_rows (kernels/x86/), only called when the CPU has the
-// instructions. AVX2: every weight type. AVX-512: float32 and bfloat16 with float32 FMAs;
+// instructions. AVX2: every weight type. AVX-512: float32 and bfloat16 with float32 FMAs, Q4_0;
 // AVX512_BF16: vdpbf16ps on bfloat16 weights with activations split into two bf16 terms.
 void linear_rows_avx2(const float* x, int64_t ldx, int64_t m, const WeightView& w, int64_t n0,
                       int64_t n1, float* y, int64_t ldy, bool accumulate);
 void linear_rows_avx512(const float* x, int64_t ldx, int64_t m, const WeightView& w, int64_t n0,
                         int64_t n1, float* y, int64_t ldy, bool accumulate);
 void linear_rows_avx512_bf16(const float* x, int64_t ldx, int64_t m, const WeightView& w,
+                             int64_t n0, int64_t n1, float* y, int64_t ldy, bool accumulate);
+// Q4_0 with 512-bit integer products (AVX-512 F/BW/DQ/VL), activations quantized as on AVX2.
+void linear_rows_avx512_q4_0(const float* x, int64_t ldx, int64_t m, const WeightView& w,
                              int64_t n0, int64_t n1, float* y, int64_t ldy, bool accumulate);
 }  // namespace detail
 
