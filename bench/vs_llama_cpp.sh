@@ -13,6 +13,9 @@
 #   REPS (3), PPLUG (build/bin/pplug), PPLUG_KERNELS (caps pplug's kernels, e.g. avx2), and
 #   OMP_WAIT_POLICY (default active), applied to both engines: both use libgomp, whose default
 #   spins (llama.cpp), while the pplug launcher defaults to passive (docs/benchmarks.md).
+# The AVX2 path on an AVX-512 machine: cap the libraries pplug calls as well as its kernels,
+#   PPLUG_KERNELS=avx2 DNNL_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell,
+#   against a llama.cpp built with -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF.
 # Prints one JSON line per (type, threads) with both engines' prefill and decode tok/s and the
 # ratios pplug / llama.cpp; ROUNDS (2) repeats the whole alternation, each round a line.
 set -euo pipefail
