@@ -29,8 +29,13 @@ fi
 # Each emulated thread costs a host thread: keep the runs on one, as the ctest runs do.
 run() { OMP_NUM_THREADS=1 qemu-x86_64 -cpu max "$@"; }
 
-report=$(run "$BUILD_DIR/bin/pplug" bench --model "$MODELS/stories260K" --prompt-tokens 8 \
-  --new-tokens 8 --repeats 1 --threads 1 2>/dev/null)
+log="$BUILD_DIR/check_avx2_emulated.log"
+if ! report=$(run "$BUILD_DIR/bin/pplug" bench --model "$MODELS/stories260K" --prompt-tokens 8 \
+  --new-tokens 8 --repeats 1 --threads 1 2>"$log"); then
+  echo "check_avx2_emulated: pplug bench failed on the emulated CPU:" >&2
+  cat "$log" >&2
+  exit 1
+fi
 kernels=$(printf '%s' "$report" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["kernels"])')
 if [ "$kernels" != "avx2" ]; then
   echo "check_avx2_emulated: the emulated CPU ran kernels '$kernels', expected avx2" >&2
