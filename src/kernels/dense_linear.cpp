@@ -38,6 +38,7 @@ using GemmBf16Fn = int (*)(char transa, char transb, int64_t m, int64_t n, int64
                            const uint16_t* a, int64_t lda, const uint16_t* b, int64_t ldb,
                            float beta, float* c, int64_t ldc);
 
+// Null without oneDNN, and when PPLUG_NO_ONEDNN_SGEMM=1 turned oneDNN off.
 GemmBf16Fn gemm_bf16() {
   static const GemmBf16Fn fn =
       sgemm() == nullptr
@@ -50,69 +51,23 @@ GemmBf16Fn gemm_bf16() {
 // each weight once for every row, so their cost grows with M while a GEMM's barely does.
 constexpr int64_t kSkinnyRows = 4;
 
+// Rows per part when N rows are cut into parts of at most `most` rows (a multiple of 16), every
+// thread getting as many parts as the others.
+int64_t rows_per_part(int64_t n, int64_t most) {
+  const int64_t threads = at::get_num_threads();
+  const int64_t per_thread = (n + threads - 1) / threads;
+  const int64_t parts_per_thread = (per_thread + most - 1) / most;
+  return std::max<int64_t>(16,
+                           ((per_thread + parts_per_thread - 1) / parts_per_thread + 15) / 16 * 16);
+}
+
 // Weight rows widened per panel of an (N, K) weight: about 1 MB of float32 (one-thread sgemm
 // calls on fewer rows spent their time on call and packing overheads: 110M f16 prefill, one
 // thread, 327 tok/s with 256 KB panels, 450 with 1 MB, 447 with 4 MB), made equal in count on
 // every thread (2 threads: 747 -> 808-844 tok/s, where 768 rows made three panels for two
 // threads).
 int64_t panel_rows(int64_t k, int64_t n) {
-  const int64_t most = std::max<int64_t>(16, (int64_t{1} << 20) / (4 * k) / 16 * 16);
-  const int64_t threads = at::get_num_threads();
-  const int64_t per_thread = (n + threads - 1) / threads;
-  const int64_t panels_per_thread = (per_thread + most - 1) / most;
-  return std::max<int64_t>(
-      16, ((per_thread + panels_per_thread - 1) / panels_per_thread + 15) / 16 * 16);
-}
-
-// y (M, N) = x (M, K) . w^T for float32 contiguous x, through float32 panels of w.
-void panel_forward(const float* x, int64_t m, const WeightView& w, float* y) {
-  const int64_t k = w.cols, n = w.rows, rows = panel_rows(k, n);
-  const int64_t panels = (n + rows - 1) / rows;
-  if (sgemm() != nullptr) {
-    // Each thread widens its panels and multiplies them with a one-thread sgemm (nested inside
-    // the parallel region), so widening and multiplying overlap across threads.
-    at::parallel_for(0, panels, 1, [&](int64_t p0, int64_t p1) {
-      thread_local std::vector<float> panel;
-      if (panel.size() < static_cast<size_t>(rows * k)) panel.resize(rows * k);
-      for (int64_t p = p0; p < p1; ++p) {
-        const int64_t n0 = p * rows, n1 = std::min(n, n0 + rows);
-        dequantize_rows(w, n0, n1, panel.data());
-        sgemm()('N', 'T', m, n1 - n0, k, 1.0f, x, k, panel.data(), k, 0.0f, y + n0, n);
-      }
-    });
-    return;
-  }
-  // No oneDNN: widen everything, then one BLAS call.
-  auto dense = at::empty({n, k}, at::kFloat);
-  at::parallel_for(0, n, rows, [&](int64_t n0, int64_t n1) {
-    dequantize_rows(w, n0, n1, dense.data_ptr<float>() + n0 * k);
-  });
-  auto out = at::from_blob(y, {m, n}, at::kFloat);
-  at::mm_out(out, at::from_blob(const_cast<float*>(x), {m, k}, at::kFloat), dense.t());
-}
-
-// The same through bfloat16 panels and oneDNN's bf16 GEMM (float32 sums), for CPUs with
-// AVX512_BF16: activations and widened weights are rounded to bf16 (2^-9 relative each).
-void bf16_panel_forward(const float* x, int64_t m, const WeightView& w, float* y) {
-  const int64_t k = w.cols, n = w.rows, rows = panel_rows(k, n);
-  const int64_t panels = (n + rows - 1) / rows;
-  std::vector<uint16_t> x_bf16(m * k);
-  float_to_bf16(x, m * k, x_bf16.data());
-  at::parallel_for(0, panels, 1, [&](int64_t p0, int64_t p1) {
-    thread_local std::vector<float> panel;
-    thread_local std::vector<uint16_t> panel_bf16;
-    if (panel.size() < static_cast<size_t>(rows * k)) {
-      panel.resize(rows * k);
-      panel_bf16.resize(rows * k);
-    }
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t n0 = p * rows, n1 = std::min(n, n0 + rows);
-      dequantize_rows(w, n0, n1, panel.data());
-      float_to_bf16(panel.data(), (n1 - n0) * k, panel_bf16.data());
-      gemm_bf16()('N', 'T', m, n1 - n0, k, 1.0f, x_bf16.data(), k, panel_bf16.data(), k, 0.0f,
-                  y + n0, n);
-    }
-  });
+  return rows_per_part(n, std::max<int64_t>(16, (int64_t{1} << 20) / (4 * k) / 16 * 16));
 }
 
 // Inference with block-quantized weights on AVX512_BF16 CPUs goes through bf16 panels: ~2.2x
@@ -131,6 +86,47 @@ bool use_bf16_panels(WeightType type) {
            best_isa() >= Isa::kAvx512Bf16;
   }();
   return allowed && is_block_quantized(type);
+}
+
+// y (M, N) = x (M, K) . w^T for float32 contiguous x, through float32 panels of w, or, with
+// `in_bf16` (use_bf16_panels), bfloat16 panels and oneDNN's bf16 GEMM with float32 sums: the
+// activations and the widened weights are then rounded to bf16 (2^-9 relative each).
+void panel_forward(const float* x, int64_t m, const WeightView& w, float* y, bool in_bf16) {
+  const int64_t k = w.cols, n = w.rows, rows = panel_rows(k, n);
+  const int64_t panels = (n + rows - 1) / rows;
+  if (sgemm() != nullptr) {
+    std::vector<uint16_t> x_bf16(in_bf16 ? m * k : 0);
+    if (in_bf16) float_to_bf16(x, m * k, x_bf16.data());
+    // Each thread widens its panels and multiplies them with a one-thread GEMM (nested inside
+    // the parallel region), so widening and multiplying overlap across threads.
+    at::parallel_for(0, panels, 1, [&](int64_t p0, int64_t p1) {
+      thread_local std::vector<float> panel;
+      thread_local std::vector<uint16_t> panel_bf16;
+      if (panel.size() < static_cast<size_t>(rows * k)) panel.resize(rows * k);
+      if (in_bf16 && panel_bf16.size() < static_cast<size_t>(rows * k)) {
+        panel_bf16.resize(rows * k);
+      }
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t n0 = p * rows, n1 = std::min(n, n0 + rows);
+        dequantize_rows(w, n0, n1, panel.data());
+        if (in_bf16) {
+          float_to_bf16(panel.data(), (n1 - n0) * k, panel_bf16.data());
+          gemm_bf16()('N', 'T', m, n1 - n0, k, 1.0f, x_bf16.data(), k, panel_bf16.data(), k, 0.0f,
+                      y + n0, n);
+        } else {
+          sgemm()('N', 'T', m, n1 - n0, k, 1.0f, x, k, panel.data(), k, 0.0f, y + n0, n);
+        }
+      }
+    });
+    return;
+  }
+  // No oneDNN (so no bf16 GEMM either): widen everything, then one BLAS call.
+  auto dense = at::empty({n, k}, at::kFloat);
+  at::parallel_for(0, n, rows, [&](int64_t n0, int64_t n1) {
+    dequantize_rows(w, n0, n1, dense.data_ptr<float>() + n0 * k);
+  });
+  auto out = at::from_blob(y, {m, n}, at::kFloat);
+  at::mm_out(out, at::from_blob(const_cast<float*>(x), {m, k}, at::kFloat), dense.t());
 }
 
 // dx (M, K) = dy (M, N) . w for float32 contiguous dy.
@@ -157,10 +153,9 @@ at::Tensor packed_forward(const at::Tensor& x2d, const PackedWeight& w, bool exa
   if (m == 0) return y;
   if (m <= kSkinnyRows) {
     linear(x.data_ptr<float>(), w.cols, m, w.view(), y.data_ptr<float>(), w.rows, false);
-  } else if (!exact && use_bf16_panels(w.type)) {
-    bf16_panel_forward(x.data_ptr<float>(), m, w.view(), y.data_ptr<float>());
   } else {
-    panel_forward(x.data_ptr<float>(), m, w.view(), y.data_ptr<float>());
+    panel_forward(x.data_ptr<float>(), m, w.view(), y.data_ptr<float>(),
+                  !exact && use_bf16_panels(w.type));
   }
   return y;
 }
@@ -203,8 +198,7 @@ at::Tensor sgemm_linear(const at::Tensor& x, const at::Tensor& w) {
   // One single-threaded sgemm per thread over its share of the output columns: oneDNN's own
   // split of this product (M = 64 prompt rows) left the second thread waiting (110M f32
   // prefill, 2 threads: 571-590 tok/s, 810-820 split here; one thread unchanged).
-  const int64_t threads = at::get_num_threads();
-  const int64_t chunk = std::max<int64_t>(16, ((n + threads - 1) / threads + 15) / 16 * 16);
+  const int64_t chunk = rows_per_part(n, n);
   std::atomic<int> failures{0};
   at::parallel_for(0, (n + chunk - 1) / chunk, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {

@@ -32,6 +32,12 @@ struct PairRow {
   int32_t* offset;  // 16 int32 per pair: 8 * the sum of each lane's four activations
 };
 
+// Row r of activation rows held back to back, `pairs` pairs of blocks each.
+inline PairRow row_of(const PairRow& first, int64_t pairs, int64_t r) {
+  return PairRow{first.q + r * pairs * 64, first.scale + r * pairs * 16,
+                 first.offset + r * pairs * 16};
+}
+
 // 32 floats -> 16 + 16 int8 at q_low and q_high, scale max |x| / 127.
 PPLUG_AVX512_F16C float quantize_block(const float* x, int8_t* q_low, int8_t* q_high) {
   const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
@@ -127,17 +133,12 @@ PPLUG_AVX512_F16C void linear_rows_avx512_q4_0(const float* x, int64_t ldx, int6
     scales.resize(m * pairs * 16);
     offsets.resize(m * pairs * 16);
   }
-  thread_local std::vector<PairRow> rows;
-  rows.resize(m);
-  for (int64_t r = 0; r < m; ++r) {
-    rows[r] = PairRow{q.data() + r * pairs * 64, scales.data() + r * pairs * 16,
-                      offsets.data() + r * pairs * 16};
-    quantize_row(x + r * ldx, blocks, rows[r]);
-  }
+  const PairRow first{q.data(), scales.data(), offsets.data()};
+  for (int64_t r = 0; r < m; ++r) quantize_row(x + r * ldx, blocks, row_of(first, pairs, r));
   const auto* base = static_cast<const uint8_t*>(w.data);
   for (int64_t n = n0; n < n1; ++n) {
     for (int64_t r = 0; r < m; ++r) {
-      const float s = row_dot(base + n * bytes, blocks, rows[r]);
+      const float s = row_dot(base + n * bytes, blocks, row_of(first, pairs, r));
       float& out = y[r * ldy + n];
       out = accumulate ? out + s : s;
     }
